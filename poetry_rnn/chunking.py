@@ -1,0 +1,87 @@
+"""Sliding windows over tokenized poems, and a train/val/test split by poem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from poetry_rnn.errors import PoetryRnnError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Chunks:
+    """Windows of token ids; padding positions hold 0 and mask False."""
+
+    ids: np.ndarray  # (N, W) int32, GloVe row ids
+    mask: np.ndarray  # (N, W) bool, True on real tokens
+    poem: np.ndarray  # (N,) int32, the poem each window comes from
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def window_starts(length: int, window: int, stride: int) -> list[int]:
+    """Starts of the windows over a poem of `length` tokens: every window adds tokens the previous lacked."""
+    starts = [0]
+    while starts[-1] + window < length:  # tokens remain past the last window
+        starts.append(starts[-1] + stride)
+    return starts
+
+
+def make_chunks(poems: list[np.ndarray], poem_ids: list[int], window: int, stride: int) -> Chunks:
+    """Cut each poem into windows; a short tail is padded and masked, never dropped."""
+    rows, masks, owners = [], [], []
+    for pid, tokens in zip(poem_ids, poems):
+        for s in window_starts(len(tokens), window, stride):
+            piece = tokens[s : s + window]
+            row = np.zeros(window, np.int32)
+            row[: len(piece)] = piece
+            m = np.zeros(window, bool)
+            m[: len(piece)] = True
+            rows.append(row)
+            masks.append(m)
+            owners.append(pid)
+    if not rows:
+        return Chunks(np.zeros((0, window), np.int32), np.zeros((0, window), bool), np.zeros(0, np.int32))
+    return Chunks(np.stack(rows), np.stack(masks), np.asarray(owners, np.int32))
+
+
+def split_poems(poem_ids: list[int], fractions: tuple[float, float, float], seed: int) -> dict[str, list[int]]:
+    """Assign whole poems to train/val/test with a seeded shuffle: no poem lands in two splits."""
+    n = len(poem_ids)
+    if n < 3:
+        raise PoetryRnnError(
+            f"the corpus has {n} usable poem(s); at least 3 are needed to give train, val and test one each: "
+            "point poems.source at a larger corpus"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, round(fractions[1] * n))
+    n_test = max(1, round(fractions[2] * n))
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise PoetryRnnError(f"chunk.split {list(fractions)} leaves no training poem out of {n}: raise the train share")
+    ids = np.asarray(poem_ids)[order]
+    return {
+        "train": sorted(ids[:n_train].tolist()),
+        "val": sorted(ids[n_train : n_train + n_val].tolist()),
+        "test": sorted(ids[n_train + n_val :].tolist()),
+    }
+
+
+def save_chunks(chunks: Chunks, path: Path) -> None:
+    """Write one split as an uncompressed .npz (int32 ids, bool mask, poem ids)."""
+    with open(path, "wb") as f:
+        np.savez(f, ids=chunks.ids, mask=chunks.mask, poem=chunks.poem)
+
+
+def load_chunks(folder: Path, split: str) -> Chunks:
+    """Read one split written by the chunk stage."""
+    path = Path(folder) / f"{split}.npz"
+    if not path.is_file():
+        raise PoetryRnnError(f"{path} not found: run `dvc repro chunk` first")
+    with np.load(path) as z:
+        return Chunks(z["ids"], z["mask"], z["poem"])

@@ -1,0 +1,51 @@
+"""Windows as tensors: token ids mapped onto a compact table of the corpus's own vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from poetry_rnn.chunking import Chunks
+
+
+@dataclass
+class Vocab:
+    """The GloVe rows the corpus uses, as one (V, D) float32 table; row i is GloVe row rows[i]."""
+
+    rows: np.ndarray  # (V,) int64, sorted GloVe row ids
+    table: torch.Tensor  # (V, D) float32
+
+    @classmethod
+    def from_chunks(cls, vectors: np.ndarray, *chunk_sets: Chunks) -> Vocab:
+        """Gather only the rows the windows use, so a 400k-word GloVe file is never loaded whole."""
+        used = np.unique(np.concatenate([c.ids[c.mask] for c in chunk_sets]).astype(np.int64))
+        return cls(used, torch.from_numpy(np.ascontiguousarray(vectors[used], dtype=np.float32)))
+
+    def index(self, ids: np.ndarray) -> torch.Tensor:
+        """GloVe row ids -> compact indices (padding, masked anyway, maps to a valid index)."""
+        idx = np.searchsorted(self.rows, ids).clip(0, len(self.rows) - 1)
+        return torch.from_numpy(idx.astype(np.int64))
+
+
+@dataclass
+class Windows:
+    """One split's windows: compact ids (N, T) and mask (N, T)."""
+
+    ids: torch.Tensor  # (N, T) int64 into Vocab.table
+    mask: torch.Tensor  # (N, T) bool
+
+    @classmethod
+    def from_chunks(cls, chunks: Chunks, vocab: Vocab) -> Windows:
+        return cls(vocab.index(chunks.ids), torch.from_numpy(chunks.mask.copy()))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        """Yield (ids, mask) batches; shuffled when a generator is given."""
+        order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
+        for i in range(0, len(self), batch_size):
+            j = order[i : i + batch_size]
+            yield self.ids[j], self.mask[j]

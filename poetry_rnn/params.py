@@ -1,0 +1,135 @@
+"""The params schema: params.yaml is checked in full before any stage does work."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from poetry_rnn.errors import PoetryRnnError
+
+PARAMS_FILE = "params.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GloveParams(_Section):
+    url: str = Field(min_length=1)
+    file: str = Field(min_length=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    dim: int = Field(gt=0)
+
+
+class PoemsParams(_Section):
+    source: str = Field(min_length=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+
+
+class ChunkParams(_Section):
+    window: int = Field(ge=2)
+    stride: int = Field(gt=0)
+    split: tuple[float, float, float]
+
+    @model_validator(mode="after")
+    def _check(self) -> ChunkParams:
+        if self.stride > self.window:
+            raise ValueError(f"stride ({self.stride}) must not exceed window ({self.window}): tokens would be skipped")
+        if any(f <= 0 for f in self.split) or abs(sum(self.split) - 1.0) > 1e-6:
+            raise ValueError(f"split {list(self.split)} must be three positive fractions (train, val, test) summing to 1")
+        return self
+
+
+class ModelParams(_Section):
+    cell: Literal["rnn", "gru", "lstm"]
+    hidden: int = Field(gt=0)
+    bottleneck: int = Field(gt=0)
+    layers: int = Field(default=1, ge=1)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    heads: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelParams:
+        if self.hidden % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide the attention width model.hidden ({self.hidden})")
+        return self
+
+
+class TrainParams(_Section):
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    lr: float = Field(gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    cosine_weight: float = Field(default=1.0, ge=0, le=1)
+    patience: int = Field(default=0, ge=0)  # 0: never stop early
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class Params(_Section):
+    seed: int
+    glove: GloveParams
+    poems: PoemsParams
+    chunk: ChunkParams
+    model: ModelParams
+    train: TrainParams
+
+
+def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every dotted key the schema accepts."""
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        sub = field.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            keys += _known_keys(sub, prefix + name + ".")
+    return keys
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    """One message for all problems, with the nearest valid name for a mistyped key."""
+    known = _known_keys(Params)
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            lines.append(f"{key}: unknown key{hint}")
+        elif e["type"] == "missing":
+            lines.append(f"{key}: missing")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            got = e.get("input")
+            got = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"{key or '(top level)'}: {msg}{got}")
+    return f"{path}: invalid params, fix them and rerun:\n  " + "\n  ".join(lines)
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Read and check params.yaml; a problem raises one PoetryRnnError listing every bad key."""
+    path = Path(path)
+    if not path.is_file():
+        raise PoetryRnnError(f"{path} not found: run from the project root, where params.yaml is")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise PoetryRnnError(f"{path} is not valid YAML: {err}") from None
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise PoetryRnnError(_describe(err, path)) from None
+
+
+def flatten(obj: dict, prefix: str = "") -> dict[str, object]:
+    """{'model': {'heads': 4}} -> {'model.heads': 4}: the dotted names DVC and MLflow use."""
+    out: dict[str, object] = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -1,0 +1,19 @@
+"""Where every stage reads and writes, relative to the project root; dvc.yaml names the same paths."""
+
+from pathlib import Path
+
+DOWNLOADS = Path("data/downloads")  # fetched files and .part files; kept across runs so downloads resume
+GLOVE = Path("data/glove")  # vocab.txt + vectors.npy (memory-mapped)
+CORPUS = Path("data/corpus")  # tokenized poems: poems.csv + token ids
+CHUNKS = Path("data/chunks")  # train/val/test .npz windows
+METRICS = Path("metrics")
+
+
+def stage_dir(stage: str) -> Path:
+    """A stage's other outputs: checkpoints, plots, reports."""
+    return Path("stages") / stage
+
+
+def metrics_file(stage: str) -> Path:
+    """A stage's small metrics file, declared as a DVC metric."""
+    return METRICS / f"{stage}.json"

@@ -1,0 +1,32 @@
+"""Stage 3: cut poems into overlapping windows and split them train/val/test by poem."""
+
+from poetry_rnn.atomic import atomic_path
+from poetry_rnn.chunking import SPLITS, make_chunks, save_chunks, split_poems
+from poetry_rnn.errors import cli
+from poetry_rnn.params import flatten, load_params
+from poetry_rnn.paths import CHUNKS, CORPUS
+from poetry_rnn.tokenized import load_corpus
+from poetry_rnn.tracking import finish_stage, stage_run
+
+STAGE = "chunk"
+
+
+@cli
+def main() -> None:
+    p = load_params()
+    with stage_run(STAGE, flatten({"seed": p.seed, "chunk": p.chunk.model_dump()})):
+        corpus = load_corpus(CORPUS)
+        tokens = corpus.poem_tokens()
+        splits = split_poems(list(corpus.poems["poem_id"]), p.chunk.split, p.seed)
+        metrics = {}
+        with atomic_path(CHUNKS) as out:
+            out.mkdir()
+            for split in SPLITS:
+                chunks = make_chunks([tokens[i] for i in splits[split]], splits[split], p.chunk.window, p.chunk.stride)
+                save_chunks(chunks, out / f"{split}.npz")
+                metrics[split] = {"poems": len(splits[split]), "windows": len(chunks), "tokens": int(chunks.mask.sum())}
+        finish_stage(STAGE, metrics)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Stage 7: both architectures side by side, against the references: markdown, CSV and figures."""
+
+import json
+
+import pandas as pd
+
+from poetry_rnn import plots
+from poetry_rnn.atomic import atomic_path, write_text
+from poetry_rnn.comparison import comparison_table, render_markdown, verdict
+from poetry_rnn.errors import cli
+from poetry_rnn.paths import metrics_file, stage_dir
+from poetry_rnn.tracking import finish_stage, stage_run
+
+STAGE = "compare"
+MODELS = {"baseline": "train_baseline", "attention": "train_attention"}
+
+
+@cli
+def main() -> None:
+    with stage_run(STAGE, {}):
+        evaluation = json.loads(metrics_file("evaluate").read_text())
+        training = {name: json.loads(metrics_file(stage).read_text()) for name, stage in MODELS.items()}
+        histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records") for name, stage in MODELS.items()}
+        table = comparison_table(evaluation, training)
+        out = stage_dir(STAGE)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / "comparison.csv") as tmp:
+            table.to_csv(tmp, index=False)
+        write_text(out / "comparison.md", render_markdown(table, evaluation))
+        scores = table.set_index("model")[["test_cosine", "nearest_word_accuracy"]].to_dict("index")
+        plots.score_bars(scores, ["test_cosine", "nearest_word_accuracy"], out / "scores.png")
+        plots.training_curves(histories, out / "training_curves.png")
+        finish_stage(STAGE, verdict(evaluation), [out])
+
+
+if __name__ == "__main__":
+    main()

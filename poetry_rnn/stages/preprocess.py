@@ -1,0 +1,30 @@
+"""Stage 2: read the poem corpus, tokenize it for GloVe and map tokens to GloVe ids."""
+
+from poetry_rnn.atomic import atomic_path
+from poetry_rnn.corpus import read_corpus
+from poetry_rnn.download import fetch
+from poetry_rnn.errors import cli
+from poetry_rnn.glove import load_glove
+from poetry_rnn.params import flatten, load_params
+from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
+from poetry_rnn.tokenized import encode_poems, save_corpus
+from poetry_rnn.tracking import finish_stage, stage_run
+
+STAGE = "preprocess"
+
+
+@cli
+def main() -> None:
+    p = load_params()
+    with stage_run(STAGE, flatten({"poems": p.poems.model_dump()})):
+        source = fetch(p.poems.source, DOWNLOADS, p.poems.sha256)
+        corpus = read_corpus(source)
+        tokenized, stats = encode_poems(corpus.poems, load_glove(GLOVE).index)
+        with atomic_path(CORPUS) as out:
+            save_corpus(tokenized, out)
+        read_stats = {k: v for k, v in corpus.stats.items() if isinstance(v, int)}
+        finish_stage(STAGE, {**stats, "source": read_stats}, [CORPUS / "poems.csv"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Stage 5: train the autoencoder whose decoder adds multi-head attention (model.heads heads)."""
+
+from poetry_rnn.errors import cli
+from poetry_rnn.stages.training import run_training_stage
+
+
+@cli
+def main() -> None:
+    run_training_stage("train_attention", attention=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Stage 4: train the baseline RNN autoencoder (encoder -> bottleneck -> decoder RNN)."""
+
+from poetry_rnn.errors import cli
+from poetry_rnn.stages.training import run_training_stage
+
+
+@cli
+def main() -> None:
+    run_training_stage("train_baseline", attention=False)
+
+
+if __name__ == "__main__":
+    main()

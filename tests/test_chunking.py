@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from poetry_rnn.chunking import load_chunks, make_chunks, save_chunks, split_poems, window_starts
+from poetry_rnn.errors import PoetryRnnError
+
+
+@pytest.mark.parametrize(
+    "length, starts",
+    [(1, [0]), (50, [0]), (51, [0, 40]), (90, [0, 40]), (91, [0, 40, 80]), (131, [0, 40, 80, 120])],
+)
+def test_windows_cover_every_token_with_overlap(length, starts):
+    assert window_starts(length, 50, 40) == starts
+
+
+def test_short_tail_is_padded_and_masked_not_dropped():
+    tokens = np.arange(1, 56, dtype=np.int32)  # 55 tokens
+    c = make_chunks([tokens], [7], window=50, stride=40)
+    assert c.ids.shape == (2, 50) and c.ids.dtype == np.int32
+    assert c.mask[0].all() and c.mask[1].sum() == 15
+    assert list(c.ids[1, :15]) == list(range(41, 56)) and (c.ids[1, 15:] == 0).all()
+    assert list(c.poem) == [7, 7]
+    covered = set(c.ids[c.mask].tolist())
+    assert covered == set(tokens.tolist())
+
+
+def test_split_is_by_poem_seeded_and_disjoint():
+    ids = list(range(100))
+    a, b = split_poems(ids, (0.8, 0.1, 0.1), seed=1), split_poems(ids, (0.8, 0.1, 0.1), seed=1)
+    assert a == b
+    assert [len(a[s]) for s in ("train", "val", "test")] == [80, 10, 10]
+    assert set(a["train"]).isdisjoint(a["val"]) and set(a["val"]).isdisjoint(a["test"])
+    assert sorted(a["train"] + a["val"] + a["test"]) == ids
+    assert split_poems(ids, (0.8, 0.1, 0.1), seed=2) != a
+
+
+def test_windows_of_one_poem_never_span_two_splits():
+    rng = np.random.default_rng(0)
+    poems = [rng.integers(1, 99, size=rng.integers(10, 200)).astype(np.int32) for _ in range(30)]
+    splits = split_poems(list(range(30)), (0.6, 0.2, 0.2), seed=0)
+    owners = {s: set(make_chunks([poems[i] for i in splits[s]], splits[s], 50, 40).poem.tolist()) for s in splits}
+    assert owners["train"].isdisjoint(owners["test"]) and owners["train"].isdisjoint(owners["val"])
+
+
+def test_every_split_gets_a_poem_even_when_tiny():
+    s = split_poems([0, 1, 2], (0.8, 0.1, 0.1), seed=0)
+    assert all(len(v) == 1 for v in s.values())
+
+
+def test_too_few_poems_is_a_clear_error():
+    with pytest.raises(PoetryRnnError, match="2 usable poem.*at least 3"):
+        split_poems([0, 1], (0.8, 0.1, 0.1), seed=0)
+
+
+def test_chunks_round_trip_through_npz(tmp_path):
+    c = make_chunks([np.arange(1, 70, dtype=np.int32)], [0], 50, 40)
+    save_chunks(c, tmp_path / "train.npz")
+    back = load_chunks(tmp_path, "train")
+    assert (back.ids == c.ids).all() and (back.mask == c.mask).all() and back.ids.dtype == np.int32
+
+
+def test_missing_split_tells_which_stage_to_run(tmp_path):
+    with pytest.raises(PoetryRnnError, match="dvc repro chunk"):
+        load_chunks(tmp_path, "test")

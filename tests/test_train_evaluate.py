@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+
+from poetry_rnn.chunking import Chunks
+from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.evaluate import mean_vector_reconstructor, model_reconstructor, pca_reconstructor, score
+from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.train import TrainConfig, load_model, train
+
+T, D, V = 8, 12, 40
+
+
+def synthetic(n: int, seed: int) -> Chunks:
+    """Windows built from 4 repeating patterns of GloVe rows 100..139: learnable through a small bottleneck."""
+    rng = np.random.default_rng(seed)
+    patterns = np.random.default_rng(99).integers(100, 100 + V, size=(4, T))
+    ids = patterns[rng.integers(0, 4, size=n)].astype(np.int32)
+    mask = np.ones((n, T), bool)
+    mask[::3, 6:] = False  # some padded tails
+    ids[~mask] = 0
+    return Chunks(ids, mask, np.arange(n, dtype=np.int32))
+
+
+@pytest.fixture
+def data():
+    vectors = np.random.default_rng(1).normal(size=(200, D)).astype(np.float32)  # a fake GloVe matrix
+    tr, va = synthetic(96, 0), synthetic(32, 1)
+    vocab = Vocab.from_chunks(vectors, tr, va)
+    return Windows.from_chunks(tr, vocab), Windows.from_chunks(va, vocab), vocab
+
+
+def fit(data, tmp_path, heads=0, epochs=12, seed=0):
+    tr, va, vocab = data
+    torch.manual_seed(seed)
+    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=4, heads=heads))
+    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, seed=seed)
+    return model, train(model, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
+
+
+def test_vocab_gathers_only_used_rows_and_maps_ids(data):
+    tr, _, vocab = data
+    assert vocab.table.shape[1] == D and len(vocab.rows) <= V
+    assert (vocab.rows >= 100).all()  # padding id 0 is not a word
+
+
+def test_training_learns_beyond_the_mean_vector(data, tmp_path):
+    model, result = fit(data, tmp_path)
+    tr, va, vocab = data
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    learned = score(model_reconstructor(model), va, vocab)
+    mean = score(mean_vector_reconstructor(tr, vocab), va, vocab)
+    assert learned["test_cosine"] > mean["test_cosine"] + 0.2
+    assert learned["nearest_word_accuracy"] > 0.8 > mean["nearest_word_accuracy"]
+
+
+def test_same_seed_gives_identical_metrics(data, tmp_path):
+    _, a = fit(data, tmp_path / "a", heads=2, epochs=3)
+    _, b = fit(data, tmp_path / "b", heads=2, epochs=3)
+    assert a.history == b.history
+
+
+def test_best_and_last_checkpoints_load_back_with_weights_only(data, tmp_path):
+    model, result = fit(data, tmp_path, heads=2, epochs=3)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert state["epoch"] == 3 and {"model", "optimizer", "scheduler", "config", "history"} <= set(state)
+    best = load_model(tmp_path / "best.pt")
+    assert best.cfg.heads == 2
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == result.best_epoch
+
+
+def test_non_finite_loss_stops_with_epoch_and_batch(data, tmp_path):
+    tr, va, vocab = data
+    vocab.table[0, 0] = float("nan")
+    with pytest.raises(PoetryRnnError, match=r"loss is nan at epoch 1, batch \d+"):
+        fit((tr, va, vocab), tmp_path, epochs=1)
+    assert not (tmp_path / "last.pt").exists()
+
+
+def test_perfect_reconstruction_scores_one(data):
+    _, va, vocab = data
+    s = score(lambda x, mask: x * 3.0, va, vocab)  # cosine ignores scale
+    assert s["test_cosine"] == pytest.approx(1.0) and s["nearest_word_accuracy"] == 1.0
+    assert s["tokens"] == int(va.mask.sum()) and len(s["cosine_by_position"]) == T
+
+
+def test_pca_with_enough_components_reconstructs_low_rank_windows(data):
+    tr, va, vocab = data
+    pca, k = pca_reconstructor(tr, vocab, components=8, seed=0)  # 4 patterns x padding: rank <= 8
+    assert k == 8
+    assert score(pca, va, vocab)["nearest_word_accuracy"] == 1.0
+
+
+def test_mean_vector_reference_predicts_the_same_vector_everywhere(data):
+    tr, va, vocab = data
+    rec = mean_vector_reconstructor(tr, vocab)
+    y = rec(vocab.table[va.ids[:2]], va.mask[:2])
+    assert torch.allclose(y[0, 0], y[1, -1])
