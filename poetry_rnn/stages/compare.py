@@ -17,7 +17,7 @@ MODELS = {"baseline": "train_baseline", "attention": "train_attention"}
 
 @cli
 def main() -> None:
-    with stage_run(STAGE, {}):
+    with stage_run(STAGE, {"models": ",".join(MODELS)}):
         evaluation = json.loads(metrics_file("evaluate").read_text())
         training = {name: json.loads(metrics_file(stage).read_text()) for name, stage in MODELS.items()}
         histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records") for name, stage in MODELS.items()}
