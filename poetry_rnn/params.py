@@ -50,6 +50,7 @@ class ModelParams(_Section):
     bottleneck: int = Field(gt=0)
     layers: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    feed_previous: bool = True  # decoder input includes the vector of the step before
     heads: int = Field(gt=0)
 
     @model_validator(mode="after")
@@ -59,14 +60,42 @@ class ModelParams(_Section):
         return self
 
 
+class LossParams(_Section):
+    cosine_weight: float = Field(default=0.9, ge=0, le=1)  # vector loss: w * (1 - cosine) + (1 - w) * MSE
+    word_weight: float = Field(default=0.0, ge=0)  # plus this much softmax loss over the corpus's words
+    temperature: float = Field(default=0.1, gt=0)  # of that softmax, on cosine logits
+
+
+class TeacherForcingParams(_Section):
+    start: float = Field(default=1.0, ge=0, le=1)
+    end: float = Field(default=0.0, ge=0, le=1)
+    schedule: Literal["linear", "exponential", "inverse_sigmoid"] = "linear"
+
+
+class CurriculumPhase(_Section):
+    window: int = Field(ge=2)
+    epochs: int = Field(gt=0)
+
+
 class TrainParams(_Section):
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     lr: float = Field(gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
-    cosine_weight: float = Field(default=1.0, ge=0, le=1)
+    clip: float = Field(default=1.0, gt=0)
+    loss: LossParams = LossParams()
+    teacher_forcing: TeacherForcingParams = TeacherForcingParams()
+    curriculum: list[CurriculumPhase] = []
     patience: int = Field(default=0, ge=0)  # 0: never stop early
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainParams:
+        phases = sum(p.epochs for p in self.curriculum)
+        if phases >= self.epochs:
+            raise ValueError(f"the curriculum takes {phases} epochs, leaving none of train.epochs ({self.epochs}) "
+                             "for full windows: shorten it or raise train.epochs")
+        return self
 
 
 class Params(_Section):
@@ -76,6 +105,13 @@ class Params(_Section):
     chunk: ChunkParams
     model: ModelParams
     train: TrainParams
+
+    @model_validator(mode="after")
+    def _check(self) -> Params:
+        for phase in self.train.curriculum:
+            if phase.window > self.chunk.window:
+                raise ValueError(f"train.curriculum: a phase window ({phase.window}) exceeds chunk.window ({self.chunk.window})")
+        return self
 
 
 def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -58,8 +58,9 @@ def params_hash(params: dict) -> str:
 
 
 @contextlib.contextmanager
-def stage_run(stage: str, params: dict) -> Iterator[object]:
-    """One MLflow run for one stage execution, tagged and with the stage's params logged."""
+def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[object]:
+    """One MLflow run for one stage execution, tagged and with the stage's params logged;
+    `run_id` continues the run of an interrupted execution instead."""
     import mlflow
 
     exp_id = setup()
@@ -71,6 +72,10 @@ def stage_run(stage: str, params: dict) -> Iterator[object]:
         "dvc_experiment": exp_name,
     }
     name = f"{exp_name}/{stage}" if exp_name else stage
+    if run_id is not None:
+        with mlflow.start_run(run_id=run_id) as run:
+            yield run
+        return
     with mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags) as run:
         if params:
             mlflow.log_params(params)

@@ -1,4 +1,5 @@
-"""The training engine both training stages use: masked loss, AdamW, early stopping, checkpoints."""
+"""The training engine both training stages use: masked losses, scheduled sampling, curriculum,
+AdamW with cosine decay, gradient health, early stopping, and checkpoints that resume exactly."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from tqdm.auto import tqdm
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.model import Autoencoder
+from poetry_rnn.model import Autoencoder, AutoencoderConfig
+
+VANISHING, EXPLODING = 1e-7, 100.0  # per-tensor gradient norms reported as unhealthy
 
 
 @dataclass
@@ -24,7 +27,13 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    cosine_weight: float = 0.9
+    cosine_weight: float = 0.9  # cosine vs MSE blend of the vector loss
+    word_weight: float = 0.0  # weight of the softmax over the corpus vocabulary (nearest-word loss)
+    temperature: float = 0.1  # of that softmax, on cosine logits
+    tf_start: float = 1.0  # teacher forcing ratio at the first epoch ...
+    tf_end: float = 0.0  # ... and at the last
+    tf_schedule: str = "linear"  # linear, exponential or inverse_sigmoid
+    curriculum: list[tuple[int, int]] = field(default_factory=list)  # (window, epochs) phases, then full windows
     patience: int = 0  # 0: never stop early
     clip: float = 1.0
     seed: int = 42
@@ -37,6 +46,7 @@ class TrainResult:
     best_val_cosine: float = -1.0
     seconds: float = 0.0
     tokens_per_second: float = 0.0
+    resumed_from: int = 0  # the epoch a previous, interrupted run had completed
 
 
 def pick_device(name: str) -> torch.device:
@@ -48,21 +58,48 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def teacher_forcing_ratio(cfg: TrainConfig, epoch: int) -> float:
+    """The scheduled-sampling ratio for a 1-based epoch, decaying from tf_start to tf_end."""
+    p = (epoch - 1) / max(cfg.epochs - 1, 1)
+    a, b = cfg.tf_start, cfg.tf_end
+    if cfg.tf_schedule == "exponential":
+        return a * ((b + 1e-3) / (a + 1e-3)) ** p if a > 0 else b
+    if cfg.tf_schedule == "inverse_sigmoid":
+        return b + (a - b) / (1 + math.exp(10 * (p - 0.5)))
+    return a + (b - a) * p
+
+
+def curriculum_window(cfg: TrainConfig, epoch: int, full: int) -> int:
+    """Window length trained on in a 1-based epoch: the curriculum's phases in order, then `full`."""
+    done = 0
+    for window, epochs in cfg.curriculum:
+        done += epochs
+        if epoch <= done:
+            return min(window, full)
+    return full
+
+
 def masked_cosine(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Cosine of each real token, (n_real,)."""
     return F.cosine_similarity(pred[mask], target[mask], dim=-1, eps=1e-8)
 
 
-def masked_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, cosine_weight: float) -> torch.Tensor:
-    """w * (1 - cosine) + (1 - w) * MSE, over real tokens only."""
-    cos = masked_cosine(pred, target, mask).mean()
-    mse = F.mse_loss(pred[mask], target[mask])
-    return cosine_weight * (1 - cos) + (1 - cosine_weight) * mse
+def masked_loss(pred, target, mask, cfg: TrainConfig, ids=None, unit_table=None) -> torch.Tensor:
+    """w * (1 - cosine) + (1 - w) * MSE on real tokens, plus word_weight * softmax loss over the batch's words."""
+    loss = cfg.cosine_weight * (1 - masked_cosine(pred, target, mask).mean())
+    loss = loss + (1 - cfg.cosine_weight) * F.mse_loss(pred[mask], target[mask])
+    if cfg.word_weight > 0:
+        # Sampled softmax: the candidates are the words in this batch, frequent words among them.
+        true = ids[mask]
+        candidates = torch.unique(true)  # sorted
+        logits = F.normalize(pred[mask], dim=-1) @ unit_table[candidates].T / cfg.temperature  # (n_real, C)
+        loss = loss + cfg.word_weight * F.cross_entropy(logits, torch.searchsorted(candidates, true))
+    return loss
 
 
 @torch.no_grad()
 def mean_cosine(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int, device: torch.device) -> float:
-    """Mean token cosine of the reconstructions, decoding from z alone."""
+    """Mean token cosine of the reconstructions, decoding from z alone (no teacher forcing)."""
     model.eval()
     table = vocab.table.to(device)
     total, count = 0.0, 0
@@ -74,16 +111,37 @@ def mean_cosine(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int
     return total / max(count, 1)
 
 
-def grad_norm(model: torch.nn.Module) -> float:
-    """Global L2 norm of the gradients."""
-    norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
-    return torch.stack(norms).norm().item() if norms else 0.0
+def gradient_health(model: torch.nn.Module) -> tuple[float, int, int]:
+    """Global gradient norm, and how many parameter tensors vanish (< 1e-7) or explode (> 100)."""
+    norms = torch.stack([p.grad.detach().norm() for p in model.parameters() if p.grad is not None])
+    return norms.norm().item(), int((norms < VANISHING).sum()), int((norms > EXPLODING).sum())
 
 
 def save_checkpoint(path: Path, **state) -> None:
     """torch.save, atomically: a crash mid-write never leaves a truncated checkpoint."""
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def _rng_state(shuffle: torch.Generator, coins: torch.Generator) -> dict:
+    return {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state(), "coins": coins.get_state()}
+
+
+def _restore_rng(state: dict, shuffle: torch.Generator, coins: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    shuffle.set_state(state["shuffle"])
+    coins.set_state(state["coins"])
+
+
+def resumable(checkpoint_dir: Path, fingerprint: dict) -> dict | None:
+    """The last checkpoint of an interrupted run with the same params, or None to start afresh."""
+    path = checkpoint_dir / "last.pt"
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("complete") or state.get("fingerprint") != fingerprint:
+        return None
+    return state
 
 
 def train(
@@ -94,27 +152,48 @@ def train(
     cfg: TrainConfig,
     checkpoint_dir: Path,
     device: torch.device,
-    extra_state: dict | None = None,
+    fingerprint: dict | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
+    resume: dict | None = None,
+    extra_state: dict | None = None,
 ) -> TrainResult:
-    """Train with AdamW and cosine LR decay; keep best (by val cosine) and last checkpoints every epoch."""
+    """Train; write last.pt (and best.pt on a better val cosine) after every epoch.
+
+    `fingerprint` (the params) is stored in checkpoints; `resume`, a state from resumable(),
+    continues an interrupted run so that it ends exactly as an uninterrupted one would."""
     model.to(device)
     table = vocab.table.to(device)
+    unit_table = F.normalize(table, dim=-1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    result = TrainResult()
-    real_tokens = int(train_data.mask.sum())
-    since_best = 0
+    shuffle, coins = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
+    result, since_best, first = TrainResult(), 0, 1
+    prior_seconds, tokens_seen = 0.0, 0  # carried over by a resumed run
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        _restore_rng(resume["rng"], shuffle, coins)
+        result.history, result.best_epoch = list(resume["history"]), resume["best_epoch"]
+        result.best_val_cosine, since_best = resume["best_val_cosine"], resume["since_best"]
+        result.resumed_from = resume["epoch"]
+        first = resume["epoch"] + 1
+        prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    full = train_data.ids.shape[1]
+    curriculum_epochs = sum(e for _, e in cfg.curriculum)
     start = time.perf_counter()
-    bar = tqdm(range(1, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None)
+    bar = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None, initial=first - 1, total=cfg.epochs)
     for epoch in bar:
         model.train()
-        loss_sum, batches, norm_sum = 0.0, 0, 0.0
-        for ids, mask in train_data.batches(cfg.batch_size, gen):
-            ids, mask = ids.to(device), mask.to(device)
+        ratio, window = teacher_forcing_ratio(cfg, epoch), curriculum_window(cfg, epoch, full)
+        loss_sum = norm_sum = 0.0
+        batches = vanishing = exploding = 0
+        for ids, mask in train_data.batches(cfg.batch_size, shuffle):
+            ids, mask = ids[:, :window].to(device), mask[:, :window].to(device)
             x = table[ids]  # (B, T, D)
-            loss = masked_loss(model(x, mask), x, mask, cfg.cosine_weight)
+            y, _ = model.decoder(model.encode(x, mask), window, target=x, teacher_forcing=ratio, generator=coins)
+            loss = masked_loss(y, x, mask, cfg, ids, unit_table)
             if not math.isfinite(loss.item()):
                 raise PoetryRnnError(
                     f"training diverged: loss is {loss.item()} at epoch {epoch}, batch {batches + 1}; "
@@ -122,49 +201,52 @@ def train(
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            norm_sum += grad_norm(model)
+            norm, v, e = gradient_health(model)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
-            loss_sum, batches = loss_sum + loss.item(), batches + 1
+            loss_sum, norm_sum, batches = loss_sum + loss.item(), norm_sum + norm, batches + 1
+            vanishing, exploding = max(vanishing, v), max(exploding, e)
+            tokens_seen += int(mask.sum())
         row = {
             "epoch": epoch,
             "train_loss": loss_sum / batches,
             "val_cosine": mean_cosine(model, val_data, vocab, cfg.batch_size * 4, device),
             "lr": opt.param_groups[0]["lr"],
+            "teacher_forcing": ratio,
+            "window": window,
             "grad_norm": norm_sum / batches,
+            "grad_vanishing_layers": vanishing,
+            "grad_exploding_layers": exploding,
         }
         sched.step()
         result.history.append(row)
-        improved = row["val_cosine"] > result.best_val_cosine
-        state = dict(
-            model=model.state_dict(),
-            optimizer=opt.state_dict(),
-            scheduler=sched.state_dict(),
-            epoch=epoch,
-            config=model.cfg.to_dict(),
-            history=result.history,
-            **(extra_state or {}),
-        )
-        save_checkpoint(checkpoint_dir / "last.pt", **state)
-        if improved:
+        if row["val_cosine"] > result.best_val_cosine:
             result.best_epoch, result.best_val_cosine, since_best = epoch, row["val_cosine"], 0
-            save_checkpoint(checkpoint_dir / "best.pt", **state)
-        else:
+        elif epoch > curriculum_epochs:  # short-window phases do not count against patience
             since_best += 1
-        bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_cos=f"{row['val_cosine']:.4f}")
-        if on_epoch:
+        stop = bool(cfg.patience) and since_best >= cfg.patience
+        state = dict(
+            model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+            rng=_rng_state(shuffle, coins), epoch=epoch, config=model.cfg.to_dict(), fingerprint=fingerprint or {},
+            history=result.history, best_epoch=result.best_epoch, best_val_cosine=result.best_val_cosine,
+            since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
+            seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
+        )
+        if on_epoch:  # before the checkpoint: an epoch in last.pt has always been reported
             on_epoch(epoch, row)
-        if cfg.patience and since_best >= cfg.patience:
+        if result.best_epoch == epoch:
+            save_checkpoint(checkpoint_dir / "best.pt", **state)
+        save_checkpoint(checkpoint_dir / "last.pt", **state)
+        bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_cos=f"{row['val_cosine']:.4f}")
+        if stop:
             break
-    result.seconds = time.perf_counter() - start
-    result.tokens_per_second = real_tokens * len(result.history) / max(result.seconds, 1e-9)
+    result.seconds = prior_seconds + time.perf_counter() - start  # training time, excluding the interruption
+    result.tokens_per_second = tokens_seen / max(result.seconds, 1e-9)
     return result
 
 
 def load_model(checkpoint: Path, map_location: str | torch.device = "cpu") -> Autoencoder:
     """Rebuild a model from a checkpoint written by train()."""
-    from poetry_rnn.model import AutoencoderConfig
-
     if not Path(checkpoint).is_file():
         raise PoetryRnnError(f"{checkpoint} not found: run the training stage first (dvc repro)")
     state = torch.load(checkpoint, map_location=map_location, weights_only=True)

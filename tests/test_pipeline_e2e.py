@@ -61,7 +61,7 @@ def make_project(dest: Path, base_url: str) -> Path:
     params["glove"].update(url=f"{base_url}/glove.tiny.zip", file="glove.tiny.16d.txt", dim=16)
     params["poems"]["source"] = f"{base_url}/poems.zip"
     params["model"].update(hidden=16, bottleneck=4, heads=2)
-    params["train"].update(epochs=2, batch_size=8)
+    params["train"].update(epochs=3, batch_size=8, curriculum=[{"window": 20, "epochs": 1}])
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
                 ["git", "config", "user.name", "Test"], ["git", "add", "-A"], ["git", "commit", "-qm", "project"]):
@@ -98,7 +98,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert sum(metrics["chunk"][s]["poems"] for s in ("train", "val", "test")) == 30
     for model in ("baseline", "attention"):
         assert -1.0 <= metrics["evaluate"][model]["test_cosine"] <= 1.0
-        assert metrics[f"train_{model}"]["epochs"] == 2
+        assert metrics[f"train_{model}"]["epochs"] == 3
     assert set(metrics["evaluate"]["reference"]) == {"mean_vector", "pca"}
     assert "| baseline" in (project / "stages/compare/comparison.md").read_text()
 
@@ -117,7 +117,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert {"val_cosine", "train_loss", "best_val_cosine", "parameters"} <= train_keys
     assert "model.heads" not in by_stage["train_baseline"].data.params
     assert by_stage["train_attention"].data.params["model.heads"] == "2"
-    assert len(client.get_metric_history(by_stage["train_baseline"].info.run_id, "val_cosine")) == 2
+    assert len(client.get_metric_history(by_stage["train_baseline"].info.run_id, "val_cosine")) == 3
     ckpts = {a.path for a in client.list_artifacts(by_stage["train_attention"].info.run_id, "checkpoints")}
     assert ckpts == {"checkpoints/best.pt", "checkpoints/last.pt"}
 

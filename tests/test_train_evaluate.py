@@ -35,7 +35,7 @@ def fit(data, tmp_path, heads=0, epochs=12, seed=0):
     tr, va, vocab = data
     torch.manual_seed(seed)
     model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=4, heads=heads))
-    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, seed=seed)
+    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, seed=seed, tf_end=0.5)
     return model, train(model, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import torch
@@ -11,19 +13,37 @@ from poetry_rnn.chunking import load_chunks
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.glove import load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.params import flatten, load_params
+from poetry_rnn.params import Params, flatten, load_params
 from poetry_rnn.paths import CHUNKS, GLOVE, stage_dir
 from poetry_rnn.tracking import finish_stage, stage_run
-from poetry_rnn.train import TrainConfig, pick_device, train
+from poetry_rnn.train import TrainConfig, pick_device, resumable, train
+
+
+def train_config(p: Params) -> TrainConfig:
+    """The engine's settings from params.yaml."""
+    t = p.train
+    return TrainConfig(
+        epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
+        cosine_weight=t.loss.cosine_weight, word_weight=t.loss.word_weight, temperature=t.loss.temperature,
+        tf_start=t.teacher_forcing.start, tf_end=t.teacher_forcing.end, tf_schedule=t.teacher_forcing.schedule,
+        curriculum=[(c.window, c.epochs) for c in t.curriculum], patience=t.patience, clip=t.clip, seed=p.seed,
+    )
 
 
 def run_training_stage(stage: str, attention: bool) -> None:
-    """Train one architecture; log per-epoch metrics, checkpoints and the final model to MLflow."""
+    """Train one architecture (resuming an interrupted run); log epochs, checkpoints and the model to MLflow."""
     import mlflow
 
     p = load_params()
-    model_params = p.model.model_dump(exclude=None if attention else {"heads"})
-    with stage_run(stage, flatten({"seed": p.seed, "model": model_params, "train": p.train.model_dump()})):
+    used = {"seed": p.seed, "model": p.model.model_dump(exclude=None if attention else {"heads"}),
+            "train": p.train.model_dump()}
+    fingerprint = flatten(used)
+    out = stage_dir(stage)
+    checkpoints = out / "checkpoints"
+    resume = resumable(checkpoints, fingerprint)
+    if resume is None:
+        shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another params' checkpoints
+    with stage_run(stage, fingerprint, run_id=resume.get("mlflow_run_id") if resume else None) as run:
         torch.manual_seed(p.seed)
         glove = load_glove(GLOVE)
         train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
@@ -31,17 +51,13 @@ def run_training_stage(stage: str, attention: bool) -> None:
         cfg = AutoencoderConfig(
             input_dim=glove.dim, window=train_chunks.ids.shape[1], cell=p.model.cell, hidden=p.model.hidden,
             bottleneck=p.model.bottleneck, layers=p.model.layers, dropout=p.model.dropout,
-            heads=p.model.heads if attention else 0,
+            feed_previous=p.model.feed_previous, heads=p.model.heads if attention else 0,
         )
         model = Autoencoder(cfg)
-        tc = p.train
-        out = stage_dir(stage)
-        checkpoints = out / "checkpoints"
-        checkpoints.mkdir(parents=True, exist_ok=True)
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
-            TrainConfig(tc.epochs, tc.batch_size, tc.lr, tc.weight_decay, tc.cosine_weight, tc.patience, seed=p.seed),
-            checkpoints, pick_device(tc.device), extra_state={"params": p.model_dump()},
+            train_config(p), checkpoints, pick_device(p.train.device), fingerprint=fingerprint, resume=resume,
+            extra_state={"mlflow_run_id": run.info.run_id},
             on_epoch=lambda epoch, row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch),
         )
         with atomic_path(out / "history.csv") as tmp:
@@ -57,6 +73,7 @@ def run_training_stage(stage: str, attention: bool) -> None:
             "best_val_cosine": result.best_val_cosine,
             "best_epoch": result.best_epoch,
             "epochs": len(result.history),
+            "resumed_from_epoch": result.resumed_from,
             "train_seconds": round(result.seconds, 2),
             "tokens_per_second": round(result.tokens_per_second, 1),
             "parameters": best.num_parameters(),
