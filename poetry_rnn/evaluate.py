@@ -16,6 +16,13 @@ from poetry_rnn.model import Autoencoder
 Reconstructor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def nearest_ids(vectors: torch.Tensor, unit: torch.Tensor, rows: int = 2048) -> torch.Tensor:
+    """Index of the nearest (cosine) row of `unit` (V, D), unit-normalised, for each of (n, D) vectors;
+    in blocks, so n x V similarities never sit in memory at once."""
+    vectors = F.normalize(vectors, dim=-1)
+    return torch.cat([(vectors[i : i + rows] @ unit.T).argmax(-1) for i in range(0, len(vectors), rows)])
+
+
 @torch.no_grad()
 def score(reconstruct: Reconstructor, data: Windows, vocab: Vocab, batch_size: int = 256) -> dict:
     """Mean and median token cosine, cosine by position and nearest-word accuracy over real tokens."""
@@ -30,8 +37,7 @@ def score(reconstruct: Reconstructor, data: Windows, vocab: Vocab, batch_size: i
         pos_sum += cos.sum(0).double()
         pos_n += mask.sum(0).double()
         cos_all.append(cos[mask])
-        nearest = (F.normalize(y[mask], dim=-1) @ unit.T).argmax(-1)  # (n_real,) compact ids
-        hits += int((nearest == ids[mask]).sum())
+        hits += int((nearest_ids(y[mask], unit) == ids[mask]).sum())
     cos_all = torch.cat(cos_all)
     by_position = (pos_sum / pos_n.clamp(min=1)).tolist()
     return {
@@ -71,3 +77,47 @@ def pca_reconstructor(
         return torch.from_numpy(pca.inverse_transform(pca.transform(flat_x)).astype(np.float32)).view_as(x)
 
     return reconstruct, k
+
+
+@torch.no_grad()
+def encode_all(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int = 256) -> torch.Tensor:
+    """Bottleneck vectors of every window, (N, Z)."""
+    model.eval()
+    return torch.cat([model.encode(vocab.table[ids], mask) for ids, mask in data.batches(batch_size)])
+
+
+def bottleneck_stats(z: torch.Tensor) -> dict:
+    """How the code is used: mean norm, per-dimension spread, active and effective dimensions."""
+    std = z.std(0)  # (Z,)
+    eig = torch.linalg.eigvalsh(torch.cov(z.T)).clamp(min=0)  # variance along principal axes
+    return {
+        "mean_norm": float(z.norm(dim=1).mean()),
+        "mean_dim_std": float(std.mean()),
+        "active_dims": int((std > 0.1 * std.max()).sum()),  # dims with at least a tenth of the widest spread
+        "effective_dims": float(eig.sum() ** 2 / (eig**2).sum().clamp(min=1e-12)),  # participation ratio
+    }
+
+
+@torch.no_grad()
+def nearest_words(vectors: torch.Tensor, vocab: Vocab, words: list[str]) -> list[str]:
+    """The corpus word whose vector is nearest (by cosine) to each of (n, D) vectors."""
+    idx = nearest_ids(vectors, F.normalize(vocab.table, dim=-1))
+    return [words[int(vocab.rows[i])] for i in idx]
+
+
+@torch.no_grad()
+def sample_reconstructions(models: dict[str, Autoencoder], data: Windows, vocab: Vocab, words: list[str],
+                           n: int = 3, seed: int = 0) -> str:
+    """Markdown: for n test windows, the original words beside the nearest words of each reconstruction."""
+    pick = np.random.default_rng(seed).choice(len(data), size=min(n, len(data)), replace=False)
+    parts = []
+    for i in sorted(pick.tolist()):
+        ids, mask = data.ids[i : i + 1], data.mask[i : i + 1]
+        x = vocab.table[ids]
+        columns = {"original": nearest_words(x[mask], vocab, words)}
+        for name, model in models.items():
+            columns[name] = nearest_words(model.eval()(x, mask)[mask], vocab, words)
+        header = "| position | " + " | ".join(columns) + " |"
+        rows = [f"| {t + 1} | " + " | ".join(f"`{c[t]}`" for c in columns.values()) + " |" for t in range(int(mask.sum()))]
+        parts.append("\n".join([f"### Test window {i}", "", header, "|" + "---|" * (len(columns) + 1), *rows, ""]))
+    return "\n".join(parts)

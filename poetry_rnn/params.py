@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from poetry_rnn.errors import PoetryRnnError
 
@@ -18,15 +19,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _check_source(value: str) -> str:
+    """Accept an http(s) URL, a file:// URL or a local path; refuse any other scheme."""
+    scheme = urlsplit(value).scheme.lower()
+    if scheme not in ("", "http", "https", "file") and len(scheme) != 1:  # one letter: a Windows drive
+        raise ValueError(f"the scheme {scheme}:// is not supported; use an http(s):// URL, a file:// URL or a local path")
+    return value
+
+
+Source = Annotated[str, Field(min_length=1), AfterValidator(_check_source)]
+
+
 class GloveParams(_Section):
-    url: str = Field(min_length=1)
+    url: Source
     file: str = Field(min_length=1)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     dim: int = Field(gt=0)
 
 
 class PoemsParams(_Section):
-    source: str = Field(min_length=1)
+    source: Source
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
 
 
@@ -37,8 +49,9 @@ class ChunkParams(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ChunkParams:
-        if self.stride > self.window:
-            raise ValueError(f"stride ({self.stride}) must not exceed window ({self.window}): tokens would be skipped")
+        if self.stride >= self.window:
+            raise ValueError(f"stride ({self.stride}) must be less than window ({self.window}) so windows overlap; "
+                             "lower chunk.stride")
         if any(f <= 0 for f in self.split) or abs(sum(self.split) - 1.0) > 1e-6:
             raise ValueError(f"split {list(self.split)} must be three positive fractions (train, val, test) summing to 1")
         return self

@@ -56,3 +56,35 @@ def score_bars(scores: dict[str, dict[str, float]], keys: list[str], path: Path)
         ax.set(title=key, ylim=(min(0, min(values)), max(values) * 1.15 or 1))
         plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     _save(fig, path)
+
+
+def bottleneck_map(codes: dict[str, tuple], path: Path, top: int = 10) -> None:
+    """2-D PCA of each model's test bottleneck vectors, coloured by poem (the `top` poems with most windows)."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+
+    fig, axes = plt.subplots(1, len(codes), figsize=(6 * len(codes), 5), squeeze=False)
+    for ax, (name, (z, poem)) in zip(axes[0], codes.items()):
+        xy = PCA(n_components=2).fit_transform(z)
+        ids, counts = np.unique(poem, return_counts=True)
+        shown = ids[np.argsort(-counts)[:top]]
+        rest = ~np.isin(poem, shown)
+        ax.scatter(xy[rest, 0], xy[rest, 1], s=6, c="lightgrey", label="other poems")
+        for k, pid in enumerate(shown):
+            sel = poem == pid
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=14, color=plt.cm.tab10(k % 10), label=f"poem {pid}")
+        ax.set(title=f"{name}: bottleneck of test windows (PCA 2-D)", xlabel="PC 1", ylabel="PC 2")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    _save(fig, path)
+
+
+def attention_map(weights, memory_slots: int, path: Path) -> None:
+    """Attention of each head for one window: rows are decoder positions, columns memory slots then past positions."""
+    heads = weights.shape[0]
+    fig, axes = plt.subplots(1, heads, figsize=(4 * heads, 4), squeeze=False)
+    for h, ax in enumerate(axes[0]):
+        im = ax.imshow(weights[h], aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.axvline(memory_slots - 0.5, color="white", lw=1)
+        ax.set(title=f"head {h + 1}", xlabel=f"key: {memory_slots} memory slots | decoder positions", ylabel="position")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+    _save(fig, path)

@@ -245,11 +245,18 @@ def train(
     return result
 
 
-def load_model(checkpoint: Path, map_location: str | torch.device = "cpu") -> Autoencoder:
-    """Rebuild a model from a checkpoint written by train()."""
+def load_model(checkpoint: Path, expected: dict | None = None, map_location: str | torch.device = "cpu") -> Autoencoder:
+    """Rebuild a model from a checkpoint written by train(), refusing one trained with params other than `expected`."""
     if not Path(checkpoint).is_file():
         raise PoetryRnnError(f"{checkpoint} not found: run the training stage first (dvc repro)")
     state = torch.load(checkpoint, map_location=map_location, weights_only=True)
+    if expected is not None:
+        got = state.get("fingerprint", {})
+        differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
+        if differ:
+            detail = "; ".join(f"{k}: {got.get(k)!r} in the checkpoint, {expected.get(k)!r} in params.yaml" for k in differ)
+            raise PoetryRnnError(f"{checkpoint} was trained with other params ({detail}): "
+                                 "retrain it with `dvc repro`, or restore the params it was trained with")
     model = Autoencoder(AutoencoderConfig(**state["config"]))
     model.load_state_dict(state["model"])
     return model.eval()

@@ -89,7 +89,9 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     # Every stage's outputs and metrics are there.
     for path in ["data/glove/vectors.npy", "data/glove/vocab.txt", "data/corpus/poems.csv", "data/chunks/test.npz",
                  "stages/train_baseline/checkpoints/best.pt", "stages/train_attention/checkpoints/last.pt",
-                 "stages/train_attention/history.csv", "stages/evaluate/cosine_by_position.png",
+                 "stages/train_attention/history.csv", "stages/evaluate/cosine_by_position.csv",
+                 "stages/evaluate/figures/cosine_by_position.png", "stages/evaluate/figures/bottleneck_map.png",
+                 "stages/evaluate/figures/attention.png", "stages/evaluate/figures/samples.md",
                  "stages/compare/comparison.md", "stages/compare/comparison.csv", "stages/compare/scores.png"]:
         assert (project / path).is_file(), path
     metrics = {s: json.loads((project / f"metrics/{s}.json").read_text()) for s in STAGES}
@@ -97,9 +99,14 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert metrics["preprocess"]["poems"] == 30 and 0.8 < metrics["preprocess"]["glove_coverage"] < 1.0
     assert sum(metrics["chunk"][s]["poems"] for s in ("train", "val", "test")) == 30
     for model in ("baseline", "attention"):
-        assert -1.0 <= metrics["evaluate"][model]["test_cosine"] <= 1.0
+        scores = metrics["evaluate"][model]
+        assert -1.0 <= scores["test_cosine"] <= 1.0 and 0.0 <= scores["nearest_word_accuracy"] <= 1.0
+        assert len(scores["cosine_by_position"]) == 50 and "test_cosine_median" in scores
+        assert {"mean_norm", "active_dims", "effective_dims"} <= set(scores["bottleneck"])
         assert metrics[f"train_{model}"]["epochs"] == 3
     assert set(metrics["evaluate"]["reference"]) == {"mean_vector", "pca"}
+    for ref in metrics["evaluate"]["reference"].values():
+        assert {"test_cosine", "nearest_word_accuracy", "cosine_by_position"} <= set(ref)
     assert "| baseline" in (project / "stages/compare/comparison.md").read_text()
 
     # MLflow holds one finished run per stage, with params, metrics and artifacts, under the user's repo.

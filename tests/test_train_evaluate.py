@@ -97,3 +97,39 @@ def test_mean_vector_reference_predicts_the_same_vector_everywhere(data):
     rec = mean_vector_reconstructor(tr, vocab)
     y = rec(vocab.table[va.ids[:2]], va.mask[:2])
     assert torch.allclose(y[0, 0], y[1, -1])
+
+
+def test_checkpoint_trained_with_other_params_is_refused_listing_the_keys(data, tmp_path):
+    tr, va, vocab = data
+    torch.manual_seed(0)
+    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
+    train(model, tr, va, vocab, TrainConfig(epochs=1, batch_size=32), tmp_path, torch.device("cpu"),
+          fingerprint={"model.heads": 4, "seed": 1})
+    before = (tmp_path / "best.pt").read_bytes()
+    with pytest.raises(PoetryRnnError, match=r"trained with other params \(model.heads: 4 in the checkpoint, 8 in params.yaml\)"):
+        load_model(tmp_path / "best.pt", expected={"model.heads": 8, "seed": 1})
+    assert (tmp_path / "best.pt").read_bytes() == before  # refused, not touched
+    assert load_model(tmp_path / "best.pt", expected={"model.heads": 4, "seed": 1}).cfg.hidden == 8
+
+
+def test_bottleneck_stats_count_the_dimensions_in_use():
+    from poetry_rnn.evaluate import bottleneck_stats
+
+    z = torch.randn(2000, 8, generator=torch.Generator().manual_seed(0))
+    z[:, 4:] *= 0.01  # four dimensions barely used
+    stats = bottleneck_stats(z)
+    assert stats["active_dims"] == 4 and 3.5 < stats["effective_dims"] < 4.5
+
+
+def test_sample_reconstructions_show_original_and_nearest_words(data):
+    from poetry_rnn.evaluate import sample_reconstructions
+
+    _, va, vocab = data
+    words = [f"w{i}" for i in range(200)]
+    identity = lambda x, mask: x  # noqa: E731  a perfect "model"
+    identity.eval = lambda: identity
+    text = sample_reconstructions({"perfect": identity}, va, vocab, words, n=2)
+    assert text.count("### Test window") == 2 and "| position | original | perfect |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == cells[2] and cells[1].startswith("`w")

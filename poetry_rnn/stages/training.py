@@ -30,20 +30,24 @@ def train_config(p: Params) -> TrainConfig:
     )
 
 
+def fingerprint(p: Params, attention: bool) -> dict:
+    """The params a training stage reads, flat: logged to MLflow and stored in its checkpoints."""
+    model = p.model.model_dump(exclude=None if attention else {"heads"})
+    return flatten({"seed": p.seed, "model": model, "train": p.train.model_dump()})
+
+
 def run_training_stage(stage: str, attention: bool) -> None:
     """Train one architecture (resuming an interrupted run); log epochs, checkpoints and the model to MLflow."""
     import mlflow
 
     p = load_params()
-    used = {"seed": p.seed, "model": p.model.model_dump(exclude=None if attention else {"heads"}),
-            "train": p.train.model_dump()}
-    fingerprint = flatten(used)
+    trained_with = fingerprint(p, attention)
     out = stage_dir(stage)
     checkpoints = out / "checkpoints"
-    resume = resumable(checkpoints, fingerprint)
+    resume = resumable(checkpoints, trained_with)
     if resume is None:
         shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another params' checkpoints
-    with stage_run(stage, fingerprint, run_id=resume.get("mlflow_run_id") if resume else None) as run:
+    with stage_run(stage, trained_with, run_id=resume.get("mlflow_run_id") if resume else None) as run:
         torch.manual_seed(p.seed)
         glove = load_glove(GLOVE)
         train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
@@ -56,7 +60,7 @@ def run_training_stage(stage: str, attention: bool) -> None:
         model = Autoencoder(cfg)
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
-            train_config(p), checkpoints, pick_device(p.train.device), fingerprint=fingerprint, resume=resume,
+            train_config(p), checkpoints, pick_device(p.train.device), fingerprint=trained_with, resume=resume,
             extra_state={"mlflow_run_id": run.info.run_id},
             on_epoch=lambda epoch, row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch),
         )

@@ -1,0 +1,99 @@
+"""Training throughput and evaluation time of both models, and the per-step decoder loop against a fused call.
+
+    python benchmarks/throughput.py                 # synthetic windows, default params.yaml model
+    python benchmarks/throughput.py --real          # the windows in data/chunks (after `dvc repro chunk`)
+
+Prints tokens per second for a training step (forward, backward, AdamW) in each decoding mode, and the time
+to score the evaluation set. Figures vary with the machine; compare them on the same one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.evaluate import model_reconstructor, score
+from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.params import load_params
+from poetry_rnn.train import TrainConfig, masked_loss
+
+
+def synthetic(n: int, window: int, dim: int, vocab_size: int = 5000) -> tuple[Windows, Vocab]:
+    """Random windows over a random vocabulary: speed does not depend on what the vectors mean."""
+    g = torch.Generator().manual_seed(0)
+    vocab = Vocab(np.arange(vocab_size), torch.randn(vocab_size, dim, generator=g))
+    return Windows(torch.randint(0, vocab_size, (n, window), generator=g), torch.ones(n, window, dtype=torch.bool)), vocab
+
+
+def real(n: int) -> tuple[Windows, Vocab]:
+    """The first n training windows of data/chunks, with their GloVe vectors."""
+    from poetry_rnn.chunking import load_chunks
+    from poetry_rnn.glove import load_glove
+    from poetry_rnn.paths import CHUNKS, GLOVE
+
+    chunks = load_chunks(CHUNKS, "train")
+    vocab = Vocab.from_chunks(load_glove(GLOVE).vectors, chunks)
+    w = Windows.from_chunks(chunks, vocab)
+    return Windows(w.ids[:n], w.mask[:n]), vocab
+
+
+def train_tokens_per_second(model: Autoencoder, data: Windows, vocab: Vocab, batch: int, ratio: float, batches: int) -> float:
+    """Tokens per second of full training steps at a teacher-forcing ratio (1.0: fused call; below: per-step loop)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    cfg, coins = TrainConfig(), torch.Generator().manual_seed(0)
+    it = data.batches(batch, torch.Generator().manual_seed(0))
+    tokens, elapsed = 0, 0.0
+    for i in range(batches + 2):  # the first two are warm-up
+        ids, mask = next(it)
+        x = vocab.table[ids]
+        start = time.perf_counter()
+        y, _ = model.decoder(model.encode(x, mask), target=x, teacher_forcing=ratio, generator=coins)
+        loss = masked_loss(y, x, mask, cfg)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i >= 2:
+            elapsed += time.perf_counter() - start
+            tokens += int(mask.sum())
+    return tokens / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--real", action="store_true", help="use data/chunks instead of synthetic windows")
+    ap.add_argument("--windows", type=int, default=2000, help="windows to train on and to evaluate")
+    ap.add_argument("--batches", type=int, default=10, help="timed training batches per measurement")
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    p = load_params()
+    data, vocab = real(args.windows) if args.real else synthetic(args.windows, p.chunk.window, p.glove.dim)
+    window, dim = data.ids.shape[1], vocab.table.shape[1]
+    print(f"{'synthetic' if not args.real else 'data/chunks'}: {len(data)} windows of {window} tokens, {dim}-d vectors, "
+          f"cell {p.model.cell}, hidden {p.model.hidden}, bottleneck {p.model.bottleneck}, batch {p.train.batch_size}, "
+          f"{args.threads} threads, torch {torch.__version__}")
+    print(f"{'model':<10} {'decoder':<34} {'train tok/s':>12} {'vs loop':>8} {'eval s':>8}")
+    for name, heads in (("baseline", 0), ("attention", p.model.heads)):
+        rows = []
+        for label, feed, ratio in (("fed z + position (fused)", False, 1.0),
+                                   ("teacher forcing 1.0 (fused)", True, 1.0),
+                                   ("scheduled sampling (per-step loop)", True, 0.5)):
+            torch.manual_seed(0)
+            cfg = AutoencoderConfig(input_dim=dim, window=window, cell=p.model.cell, hidden=p.model.hidden,
+                                    bottleneck=p.model.bottleneck, layers=p.model.layers, heads=heads, feed_previous=feed)
+            model = Autoencoder(cfg)
+            tps = train_tokens_per_second(model, data, vocab, p.train.batch_size, ratio, args.batches)
+            start = time.perf_counter()
+            score(model_reconstructor(model), data, vocab)  # free running: a per-step loop when fed its outputs
+            rows.append((label, tps, time.perf_counter() - start))
+        loop = rows[-1][1]
+        for label, tps, seconds in rows:
+            print(f"{name:<10} {label:<34} {tps:>12,.0f} {tps / loop:>7.1f}x {seconds:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
