@@ -22,11 +22,22 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         yield target
         if not target.exists():
             raise FileNotFoundError(f"nothing was written to {target}")
-        if dest.is_dir() and not dest.is_symlink():
-            shutil.rmtree(dest)
-        os.replace(target, dest)
+        _replace(target, dest, tmp / ".old")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replace(target: Path, dest: Path, old: Path) -> None:
+    """Rename target onto dest; an existing folder is moved aside first and put back if the rename fails."""
+    if not (dest.is_dir() and not dest.is_symlink()):
+        os.replace(target, dest)
+        return
+    os.replace(dest, old)  # a folder cannot be renamed onto a non-empty folder
+    try:
+        os.replace(target, dest)
+    except BaseException:
+        os.replace(old, dest)
+        raise
 
 
 def write_json(dest: str | os.PathLike, obj) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 from tqdm import tqdm
 
 from poetry_rnn.errors import PoetryRnnError
@@ -35,7 +36,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def fetch(source: str, cache_dir: Path, sha256: str | None = None) -> Path:
-    """Return a local path for `source`, downloading http(s) URLs into `cache_dir` once."""
+    """Return a local path (file or folder) for `source`, downloading http(s) URLs into `cache_dir` once."""
     parts = urlsplit(str(source))
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
@@ -53,8 +54,10 @@ def fetch(source: str, cache_dir: Path, sha256: str | None = None) -> Path:
         raise PoetryRnnError(
             f"cannot fetch {source}: the scheme {parts.scheme}:// is not supported; use {ACCEPTED}"
         )
-    if not path.is_file():
+    if not path.exists():
         raise PoetryRnnError(f"cannot fetch {source}: no such file {path}; check the path")
+    if sha256 and path.is_dir():
+        raise PoetryRnnError(f"cannot check the sha256 of {path}: it is a folder; zip it, or set the sha256 to null")
     if sha256:
         _verify(path, sha256, where=str(path), remove=False)  # never delete the user's own file
     return path
@@ -92,9 +95,10 @@ def _download(url: str, dest: Path) -> None:
             except requests.RequestException as err:  # a bad URL and the like: retrying cannot help
                 raise PoetryRnnError(f"cannot fetch {url}: {err}; check the URL") from err
         else:
+            kept = f" (the partial file {part} is kept and resumed)" if part.exists() else ""
             raise PoetryRnnError(
                 f"cannot fetch {url}: gave up after {RETRIES + 1} attempts, last error: {last}; "
-                f"check the network and the URL, then run again (the partial file {part} is kept and resumed)"
+                f"check the network and the URL, then run again{kept}"
             )
     os.replace(part, dest)
 
@@ -131,12 +135,24 @@ def _download_once(session: requests.Session, url: str, part: Path) -> None:
             total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024,
             desc=part.name.removesuffix(".part"), disable=None,
         ) as bar:
-            for chunk in resp.iter_content(CHUNK_BYTES):
+            for chunk in _body(resp):
                 f.write(chunk)
                 bar.update(len(chunk))
     size = part.stat().st_size
     if total is not None and size != total:
         raise _Retryable(f"the connection closed after {size} of {total} bytes")
+
+
+def _body(resp: requests.Response):
+    """The body as it arrives; bytes read before a cut or a stall reach the .part (iter_content drops them)."""
+    if not hasattr(resp.raw, "read1"):  # urllib3 < 2
+        yield from resp.iter_content(CHUNK_BYTES)
+        return
+    try:
+        while chunk := resp.raw.read1(CHUNK_BYTES, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.HTTPError as err:  # a cut connection or a read timeout: worth another attempt
+        raise _Retryable(str(err)) from err
 
 
 def _verify(path: Path, expected: str, where: str, remove: bool) -> None:

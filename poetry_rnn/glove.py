@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ MAX_UNCOMPRESSED_BYTES = 8 << 30  # stop a zip bomb long before the disk fills
 MAX_LINE_BYTES = 1 << 20  # a 300-d line is ~3 KB; a longer one is not GloVe
 BLOCK_ROWS = 4096  # rows parsed into memory before they go to disk
 REPRO = "run `dvc repro download_glove`"
+# A number as GloVe writes it (with a point or an exponent): a word ending in one means an extra value.
+_GLOVE_NUMBER = re.compile(rb"[-+]?(?:\d*\.\d+|\d+\.?\d*[eE][-+]?\d+|\d*\.\d+[eE][-+]?\d+)")
 
 
 @dataclass
@@ -47,6 +50,9 @@ def convert_glove(src: Path, member: str, dim: int, out_dir: Path) -> dict:
         with _open_source(src, member) as (f, label), open(raw, "wb") as raw_f:
             words, duplicates = _parse(f, label, dim, raw_f)
         _raw_to_npy(raw, len(words), dim, out_dir / "vectors.npy")
+    except BaseException:
+        (out_dir / "vectors.npy").unlink(missing_ok=True)  # no half-written matrix left behind
+        raise
     finally:
         raw.unlink(missing_ok=True)
     (out_dir / "vocab.txt").write_bytes("".join(w + "\n" for w in words).encode("utf-8"))
@@ -150,6 +156,7 @@ def _parse(f: IO[bytes], label: str, dim: int, raw_f: IO[bytes]) -> tuple[list[s
                 f"{label} line {lineno}: expected a word and {dim} numbers, found {len(parts)} fields; "
                 f"the file is damaged, {REPRO} again"
             )
+        _check_no_extra_value(parts[0], label, lineno, dim)
         word = parts[0].decode("utf-8", errors="replace")
         if word in seen:
             duplicates += 1  # keep the first vector, like every GloVe reader
@@ -158,6 +165,8 @@ def _parse(f: IO[bytes], label: str, dim: int, raw_f: IO[bytes]) -> tuple[list[s
             block[filled] = parts[1:]
         except ValueError as err:
             raise PoetryRnnError(f"{label} line {lineno}: {err}; the file is damaged, {REPRO} again") from err
+        if not np.isfinite(block[filled]).all():
+            raise PoetryRnnError(f"{label} line {lineno}: a value is nan or inf; the file is damaged, {REPRO} again")
         seen.add(word)
         words.append(word)
         filled += 1
@@ -168,6 +177,15 @@ def _parse(f: IO[bytes], label: str, dim: int, raw_f: IO[bytes]) -> tuple[list[s
     if not words:
         raise PoetryRnnError(f"{label} holds no vectors ({lineno} lines); {REPRO} again")
     return words, duplicates
+
+
+def _check_no_extra_value(word: bytes, label: str, lineno: int, dim: int) -> None:
+    """Refuse a line whose word ends in a number: it has more than `dim` values, not a word with a space."""
+    if b" " in word and _GLOVE_NUMBER.fullmatch(word.rsplit(b" ", 1)[1]):
+        raise PoetryRnnError(
+            f"{label} line {lineno}: expected a word and {dim} numbers, found more numbers; "
+            f"the file is damaged, {REPRO} again"
+        )
 
 
 def _check_dim(line: bytes, label: str, dim: int) -> None:

@@ -23,7 +23,9 @@ def _check_source(value: str) -> str:
     """Accept an http(s) URL, a file:// URL or a local path; refuse any other scheme."""
     scheme = urlsplit(value).scheme.lower()
     if scheme not in ("", "http", "https", "file") and len(scheme) != 1:  # one letter: a Windows drive
-        raise ValueError(f"the scheme {scheme}:// is not supported; use an http(s):// URL, a file:// URL or a local path")
+        raise ValueError(
+            f"the scheme {scheme}:// is not supported; use an http(s):// URL, a file:// URL or a local path"
+        )
     return value
 
 
@@ -50,8 +52,10 @@ class ChunkParams(_Section):
     @model_validator(mode="after")
     def _check(self) -> ChunkParams:
         if self.stride >= self.window:
-            raise ValueError(f"stride ({self.stride}) must be less than window ({self.window}) so windows overlap; "
-                             "lower chunk.stride")
+            raise ValueError(
+                f"stride ({self.stride}) must be less than window ({self.window}) so windows overlap; "
+                "lower chunk.stride"
+            )
         if any(f <= 0 for f in self.split) or abs(sum(self.split) - 1.0) > 1e-6:
             raise ValueError(f"split {list(self.split)} must be three positive fractions (train, val, test) summing to 1")
         return self

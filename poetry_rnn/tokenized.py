@@ -17,6 +17,8 @@ from poetry_rnn.corpus import Poem
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.tokenize import tokenize
 
+EXAMPLES = 5  # skipped poems named in the summary
+
 
 @dataclass
 class TokenizedCorpus:
@@ -48,7 +50,7 @@ def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCor
         start += len(ids)
     if not rows:
         raise PoetryRnnError(
-            f"none of the {len(poems)} poems has a word in the GloVe vocabulary: "
+            f"none of the {len(poems)} poems has a word in the GloVe vocabulary (e.g. {', '.join(skipped[:3])}): "
             "check that glove.url and poems.source are the files you meant"
         )
     stats = {
@@ -57,8 +59,40 @@ def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCor
         "known_tokens": total - unknown_total,
         "glove_coverage": (total - unknown_total) / max(total, 1),
         "poems_skipped_no_known_token": len(skipped),
+        "skipped_no_known_token_examples": skipped[:EXAMPLES],
     }
     return TokenizedCorpus(pd.DataFrame(rows), np.concatenate(chunks)), stats
+
+
+def numeric_stats(stats: dict) -> dict:
+    """The numbers of a stats dict (nested dicts kept), for DVC metrics: names of skipped files left out."""
+    out = {}
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            out[key] = numeric_stats(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = value
+    return out
+
+
+def summary_line(read_stats: dict, stats: dict) -> str:
+    """One line saying what was kept, skipped, dropped and decoded as Latin-1, with the first skipped names."""
+    parts = [f"kept {stats['poems']} poems"]
+    skipped = [f"{n} {what}" for n, what in (
+        (read_stats.get("skipped_empty", 0), "empty"),
+        (read_stats.get("skipped_binary", 0), "binary"),
+        (stats.get("poems_skipped_no_known_token", 0), "with no word in GloVe"),
+    ) if n]
+    if skipped:
+        parts.append("skipped " + ", ".join(skipped))
+    if read_stats.get("duplicates_dropped"):
+        parts.append(f"dropped {read_stats['duplicates_dropped']} exact duplicates")
+    if read_stats.get("decoded_latin1"):
+        parts.append(f"decoded {read_stats['decoded_latin1']} files as Latin-1/cp1252 (not UTF-8)")
+    names = (read_stats.get("skipped_examples", []) + stats.get("skipped_no_known_token_examples", []))[:EXAMPLES]
+    if names:
+        parts.append("first skipped: " + ", ".join(names))
+    return "; ".join(parts)
 
 
 def save_corpus(corpus: TokenizedCorpus, folder: Path) -> None:

@@ -62,3 +62,23 @@ def test_chunks_round_trip_through_npz(tmp_path):
 def test_missing_split_tells_which_stage_to_run(tmp_path):
     with pytest.raises(PoetryRnnError, match="dvc repro chunk"):
         load_chunks(tmp_path, "test")
+
+
+def test_very_long_poem_is_chunked_never_truncated():
+    tokens = np.arange(1, 10_001, dtype=np.int32)  # 10,000 distinct tokens
+    c = make_chunks([tokens], [0], window=50, stride=40)
+    assert set(c.ids[c.mask].tolist()) == set(tokens.tolist())  # every token lies in some window
+    assert c.ids[c.mask].max() == 10_000 and len(c) == 250 and (c.poem == 0).all()
+
+
+@pytest.mark.parametrize("length", [1, 49, 50, 51, 997, 10_000])
+@pytest.mark.parametrize("window, stride", [(50, 40), (50, 49), (10, 1), (2, 1)])
+def test_windows_reach_the_last_token_for_any_overlapping_stride(length, window, stride):
+    starts = window_starts(length, window, stride)
+    assert starts[0] == 0 and starts[-1] + window >= length
+    assert all(b - a == stride for a, b in zip(starts, starts[1:]))
+
+
+def test_split_leaving_no_training_poem_is_a_clear_error():
+    with pytest.raises(PoetryRnnError, match=r"chunk.split \[0.1, 0.45, 0.45\] leaves no training poem out of 4"):
+        split_poems([0, 1, 2, 3], (0.1, 0.45, 0.45), seed=0)

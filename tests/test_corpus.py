@@ -333,3 +333,13 @@ def test_corpus_without_any_poem_is_an_error_naming_the_path(tmp_path):
 def test_broken_zip_is_an_error_naming_it(tmp_path):
     with pytest.raises(PoetryRnnError, match=r"broken\.zip is not a readable zip"):
         read_corpus(write(tmp_path / "broken.zip", b"not a zip"))
+
+
+def test_reading_a_corpus_with_odd_files_never_changes_them(tmp_path):
+    files = {"bom.txt": "\ufeffline\r\n".encode(), "latin.txt": "caf\u00e9\n".encode("latin-1"), "empty.txt": b"",
+             "bin.txt": b"\0\0", "dup.txt": "line\n".encode()}
+    for name, raw in files.items():
+        write(tmp_path / "p" / name, raw)
+    corpus = read_corpus(tmp_path / "p")
+    assert corpus.stats["decoded_latin1"] == 1 and corpus.stats["duplicates_dropped"] == 1
+    assert {f.name: f.read_bytes() for f in (tmp_path / "p").iterdir()} == files  # nothing rewritten or added

@@ -43,9 +43,65 @@ def test_split_must_sum_to_one(tmp_path):
         load_params(write_params(tmp_path, chunk__split=[0.8, 0.1, 0.2]))
 
 
-def test_stride_longer_than_window_is_refused(tmp_path):
-    with pytest.raises(PoetryRnnError, match=r"stride \(60\) must not exceed window \(50\)"):
-        load_params(write_params(tmp_path, chunk__stride=60))
+@pytest.mark.parametrize("stride", [50, 60])
+def test_stride_must_be_less_than_window(tmp_path, stride):
+    path = write_params(tmp_path, chunk__stride=stride)
+    before = path.read_bytes()
+    with pytest.raises(PoetryRnnError, match=rf"chunk: stride \({stride}\) must be less than window \(50\)"):
+        load_params(path)
+    assert path.read_bytes() == before  # the check never rewrites the user's file
+
+
+@pytest.mark.parametrize("stride", [0, -1])
+def test_stride_must_be_positive(tmp_path, stride):
+    with pytest.raises(PoetryRnnError, match=r"chunk.stride: Input should be greater than 0"):
+        load_params(write_params(tmp_path, chunk__stride=stride))
+
+
+def test_stride_one_below_window_is_accepted(tmp_path):
+    assert load_params(write_params(tmp_path, chunk__stride=49)).chunk.stride == 49
+
+
+def test_wrong_type_is_refused_naming_key_and_value(tmp_path):
+    with pytest.raises(PoetryRnnError, match=r"train.batch_size: Input should be a valid integer.*\(got 'many'\)"):
+        load_params(write_params(tmp_path, train__batch_size="many"))
+
+
+@pytest.mark.parametrize("key", ["glove__url", "poems__source"])
+def test_unsupported_source_scheme_is_refused_before_any_work(tmp_path, key):
+    with pytest.raises(PoetryRnnError, match=r"the scheme ftp:// is not supported; use an http\(s\)://"):
+        load_params(write_params(tmp_path, **{key: "ftp://example.org/x.zip"}))
+
+
+@pytest.mark.parametrize("source", ["https://x.org/g.zip", "http://x.org/g.zip", "file:///data/g.zip",
+                                    "/data/g.zip", "data/g.zip", "C:\\data\\g.zip"])
+def test_accepted_source_kinds_pass(tmp_path, source):
+    assert load_params(write_params(tmp_path, glove__url=source)).glove.url == source
+
+
+def test_dvc_set_param_override_written_by_dvc_is_validated(tmp_path):
+    from dvc.utils.serialize import modify_yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    with modify_yaml(path) as data:  # what `dvc exp run -S` does to params.yaml before the stage runs
+        data["model"]["head"] = 8
+    with pytest.raises(PoetryRnnError, match=r"model\.head: unknown key; did you mean model\.heads\?"):
+        load_params(path)
+    assert "head: 8" in path.read_text()  # the override stays as DVC wrote it, for the user to fix
+
+
+def test_dvc_hydra_overrides_are_validated_like_params_yaml(tmp_path):
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    apply_overrides(path, ["+model.head=8", "chunk.stride=50"])  # dvc exp run -S's own code path
+    with pytest.raises(PoetryRnnError) as err:
+        load_params(path)
+    message = str(err.value)
+    assert "model.head: unknown key; did you mean model.heads?" in message
+    assert "stride (50) must be less than window (50)" in message
 
 
 def test_unknown_cell_is_refused_listing_choices(tmp_path):

@@ -1,5 +1,7 @@
 """Stage 2: read the poem corpus, tokenize it for GloVe and map tokens to GloVe ids."""
 
+import sys
+
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.corpus import read_corpus
 from poetry_rnn.download import fetch
@@ -7,7 +9,7 @@ from poetry_rnn.errors import cli
 from poetry_rnn.glove import load_glove
 from poetry_rnn.params import flatten, load_params
 from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
-from poetry_rnn.tokenized import encode_poems, save_corpus
+from poetry_rnn.tokenized import encode_poems, numeric_stats, save_corpus, summary_line
 from poetry_rnn.tracking import finish_stage, stage_run
 
 STAGE = "preprocess"
@@ -22,8 +24,8 @@ def main() -> None:
         tokenized, stats = encode_poems(corpus.poems, load_glove(GLOVE).index)
         with atomic_path(CORPUS) as out:
             save_corpus(tokenized, out)
-        read_stats = {k: v for k, v in corpus.stats.items() if isinstance(v, int)}
-        finish_stage(STAGE, {**stats, "source": read_stats}, [CORPUS / "poems.csv"])
+        print(f"{STAGE}: {summary_line(corpus.stats, stats)}", file=sys.stderr)
+        finish_stage(STAGE, numeric_stats({**stats, "source": corpus.stats}), [CORPUS / "poems.csv"])
 
 
 if __name__ == "__main__":
