@@ -163,7 +163,6 @@ def train(
     continues an interrupted run so that it ends exactly as an uninterrupted one would."""
     model.to(device)
     table = vocab.table.to(device)
-    unit_table = F.normalize(table, dim=-1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
     shuffle, coins = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
@@ -179,6 +178,9 @@ def train(
         result.resumed_from = resume["epoch"]
         first = resume["epoch"] + 1
         prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
+    else:  # centre on the mean training vector (a resumed model has it in its state)
+        model.offset.copy_(table[train_data.ids[train_data.mask]].mean(0))
+    unit_table = F.normalize(table, dim=-1)  # for the word loss
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     full = train_data.ids.shape[1]
     curriculum_epochs = sum(e for _, e in cfg.curriculum)
@@ -192,8 +194,7 @@ def train(
         for ids, mask in train_data.batches(cfg.batch_size, shuffle):
             ids, mask = ids[:, :window].to(device), mask[:, :window].to(device)
             x = table[ids]  # (B, T, D)
-            y, _ = model.decoder(model.encode(x, mask), window, target=x, teacher_forcing=ratio, generator=coins)
-            loss = masked_loss(y, x, mask, cfg, ids, unit_table)
+            loss = masked_loss(model.teacher_forced(x, mask, ratio, coins), x, mask, cfg, ids, unit_table)
             if not math.isfinite(loss.item()):
                 raise PoetryRnnError(
                     f"training diverged: loss is {loss.item()} at epoch {epoch}, batch {batches + 1}; "
