@@ -84,7 +84,8 @@ def attention_map(weights, memory_slots: int, path: Path) -> None:
     fig, axes = plt.subplots(1, heads, figsize=(4 * heads, 4), squeeze=False)
     for h, ax in enumerate(axes[0]):
         im = ax.imshow(weights[h], aspect="auto", cmap="viridis", interpolation="nearest")
-        ax.axvline(memory_slots - 0.5, color="white", lw=1)
-        ax.set(title=f"head {h + 1}", xlabel=f"key: {memory_slots} memory slots | decoder positions", ylabel="position")
+        ax.axvline(memory_slots - 0.5, color="white", lw=1)  # memory slots left of the line, past states right
+        ax.set(title=f"head {h + 1}", xlabel="key (memory | positions)")
+    axes[0][0].set_ylabel("decoder position")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     _save(fig, path)
