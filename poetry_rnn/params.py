@@ -186,3 +186,22 @@ def flatten(obj: dict, prefix: str = "") -> dict[str, object]:
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+def stage_params(stage: str, p: Params) -> dict[str, object]:
+    """The params `stage` reads, flat: what it logs to MLflow, hashes and stores in checkpoints.
+    dvc.yaml declares the same keys under each stage's `params:`."""
+
+    def training(attention: bool) -> dict[str, object]:
+        model = p.model.model_dump(exclude=None if attention else {"heads"})
+        return flatten({"seed": p.seed, "model": model, "train": p.train.model_dump()})
+
+    return {
+        "download_glove": lambda: flatten({"glove": p.glove.model_dump()}),
+        "preprocess": lambda: flatten({"poems": p.poems.model_dump()}),
+        "chunk": lambda: flatten({"seed": p.seed, "chunk": p.chunk.model_dump()}),
+        "train_baseline": lambda: training(attention=False),
+        "train_attention": lambda: training(attention=True),
+        "evaluate": lambda: training(attention=True),  # checks both checkpoints against these
+        "compare": lambda: {"models": "baseline,attention"},
+    }[stage]()

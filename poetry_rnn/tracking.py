@@ -1,8 +1,10 @@
-"""The one MLflow helper: where the store is, the experiment, and one run per stage."""
+"""The one MLflow helper: where the store is, the experiment, one parent run per pipeline execution
+and one child run per stage."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Iterator
 
 EXPERIMENT = "poetry-rnn"
+STAGES = ("download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare")
+SKIPPED = "skipped: unchanged or restored from DVC's run-cache"
 
 
 def store_root() -> Path:
@@ -24,19 +28,33 @@ def tracking_uri() -> str:
 
 
 def setup() -> str:
-    """Point MLflow at the store and return the experiment id, creating the experiment once."""
+    """Point MLflow at the store and return the experiment id, creating store and experiment once."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     team_server = "MLFLOW_TRACKING_URI" in os.environ  # read first: set_tracking_uri exports it
     mlflow.set_tracking_uri(tracking_uri())
+    if team_server:
+        return _experiment_id(None)
+    # Several processes creating a fresh sqlite store at once fail ("duplicate column name"), as
+    # `dvc queue start -j 2` would: the first creates it under an exclusive lock, the others wait.
+    # The lock file's name matches .gitignore's /mlflow.db-* so it never shows up in `git status`.
+    root = store_root()
+    with open(root / "mlflow.db-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # An explicit artifact root under the user's repo: the default is relative to the
+        # working directory, which for `dvc exp run --temp` is a copy deleted afterwards.
+        return _experiment_id((root / "mlartifacts").as_uri())
+
+
+def _experiment_id(location: str | None) -> str:
+    """The experiment's id, created on first use."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     exp = mlflow.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
         return exp.experiment_id
-    # An explicit artifact root under the user's repo: the default is relative to the
-    # working directory, which for `dvc exp run --temp` is a copy deleted afterwards.
-    location = None if team_server else (store_root() / "mlartifacts").as_uri()
     try:
         return mlflow.create_experiment(EXPERIMENT, artifact_location=location)
     except MlflowException:  # another process created it in the meantime
@@ -57,29 +75,120 @@ def params_hash(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def _runs_dvc(cmdline: list[str]) -> bool:
+    """Whether a process command line is the dvc CLI (`dvc …`, `python …/dvc …`, `python -m dvc …`)."""
+    head = cmdline[:3]
+    return any(Path(arg).name in ("dvc", "dvc.exe") for arg in head) or head[1:3] == ["-m", "dvc"]
+
+
+def execution_key() -> str | None:
+    """The DVC process running this stage, as '<pid>-<start time>' (unique even when pids are reused):
+    one per `dvc repro`, `dvc exp run` or queued experiment; None outside DVC (a stage run by hand)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(os.getppid())
+        while proc is not None:
+            if _runs_dvc(proc.cmdline()):
+                return f"{proc.pid}-{proc.create_time()}"
+            proc = proc.parent()
+    except psutil.Error:  # an ancestor exited or is not ours to inspect
+        pass
+    return None
+
+
+def stage_params(stage: str) -> dict | None:
+    """The params `stage` logs (from params.yaml), so a skipped stage's last run can be found by params_hash;
+    None without a readable params.yaml."""
+    from poetry_rnn import params
+    from poetry_rnn.errors import PoetryRnnError
+
+    try:
+        return params.stage_params(stage, params.load_params())
+    except PoetryRnnError:
+        return None
+
+
+def parent_run(client, exp_id: str, key: str) -> str:
+    """The id of this execution's parent run, created by its first stage; reopened (RUNNING) for the next child."""
+    found = client.search_runs([exp_id], f"tags.kind = 'pipeline' and tags.execution = '{key}'", max_results=1)
+    if found:
+        client.update_run(found[0].info.run_id, status="RUNNING")
+        return found[0].info.run_id
+    exp_name = os.environ.get("DVC_EXP_NAME", "")
+    tags = {"kind": "pipeline", "execution": key, "dvc_experiment": exp_name, "git_commit": git_commit()}
+    return client.create_run(exp_id, run_name=exp_name or "repro", tags=tags).info.run_id
+
+
+def stage_status(client, exp_id: str, parent_id: str) -> dict[str, str]:
+    """Per stage: 'ran: <child run id>' for the stages this execution ran, else where its outputs came from."""
+    children = client.search_runs([exp_id], f"tags.mlflow.parentRunId = '{parent_id}'", order_by=["start_time ASC"])
+    ran = {r.data.tags.get("stage"): r for r in children}
+    status = {}
+    for stage in STAGES:
+        if stage in ran:
+            r = ran[stage]
+            status[stage] = ("ran: " if r.info.status != "FAILED" else "failed: ") + r.info.run_id
+            continue
+        params = stage_params(stage)
+        earlier = [] if params is None else client.search_runs(
+            [exp_id], f"tags.stage = '{stage}' and tags.params_hash = '{params_hash(params)}' "
+                      "and attributes.status = 'FINISHED'", order_by=["start_time DESC"], max_results=1)
+        status[stage] = f"{SKIPPED}; outputs from run {earlier[0].info.run_id}" if earlier else "skipped"
+    return status
+
+
+def close_parent(client, exp_id: str, parent_id: str, failed: bool) -> None:
+    """Tag the parent with every stage's status and end it; the next stage of the execution reopens it."""
+    for stage, status in stage_status(client, exp_id, parent_id).items():
+        client.set_tag(parent_id, f"stage.{stage}", status)
+    client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
+
+
+def adopt(client, run_id: str, parent_id: str) -> None:
+    """Move a resumed run under this execution's parent; the interrupted execution's parent is marked KILLED."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    old = client.get_run(run_id).data.tags.get(MLFLOW_PARENT_RUN_ID)
+    if old and old != parent_id and client.get_run(old).info.status == "RUNNING":
+        client.set_terminated(old, "KILLED")
+    client.set_tag(run_id, MLFLOW_PARENT_RUN_ID, parent_id)
+
+
 @contextlib.contextmanager
 def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[object]:
-    """One MLflow run for one stage execution, tagged and with the stage's params logged;
-    `run_id` continues the run of an interrupted execution instead."""
+    """One MLflow run for one stage execution, tagged and with the stage's params logged, as a child of
+    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead."""
     import mlflow
 
     exp_id = setup()
-    exp_name = os.environ.get("DVC_EXP_NAME", "")
-    tags = {
-        "stage": stage,
-        "git_commit": git_commit(),
-        "params_hash": params_hash(params),
-        "dvc_experiment": exp_name,
-    }
-    name = f"{exp_name}/{stage}" if exp_name else stage
-    if run_id is not None:
-        with mlflow.start_run(run_id=run_id) as run:
-            yield run
-        return
-    with mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags) as run:
-        if params:
-            mlflow.log_params(params)
-        yield run
+    client = mlflow.MlflowClient()
+    key = execution_key()
+    parent_id = parent_run(client, exp_id, key) if key else None
+    failed = True
+    try:
+        if run_id is not None:
+            if parent_id:
+                adopt(client, run_id, parent_id)
+            with mlflow.start_run(run_id=run_id) as run:
+                yield run
+        else:
+            exp_name = os.environ.get("DVC_EXP_NAME", "")
+            tags = {
+                "stage": stage,
+                "git_commit": git_commit(),
+                "params_hash": params_hash(params),
+                "dvc_experiment": exp_name,
+            }
+            name = f"{exp_name}/{stage}" if exp_name else stage
+            with mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags, parent_run_id=parent_id) as run:
+                if params:
+                    mlflow.log_params(params)
+                yield run
+        failed = False
+    finally:
+        if parent_id:
+            close_parent(client, exp_id, parent_id, failed)
 
 
 def _numeric(metrics: dict) -> dict[str, float]:
@@ -105,3 +214,62 @@ def finish_stage(stage: str, metrics: dict, artifacts: list[Path] = ()) -> None:
             mlflow.log_artifacts(str(path), artifact_path=path.name)
         else:
             mlflow.log_artifact(str(path))
+
+
+CHAMPION = "champion"  # registry alias on the better architecture
+
+
+def registered_name(model: str) -> str:
+    """The registry name of an architecture's final model: poetry-rnn-baseline, poetry-rnn-attention."""
+    return f"poetry-rnn-{model}"
+
+
+def training_run_id(stage_folder: Path) -> str | None:
+    """The MLflow run that trained the workspace's checkpoint of a training stage, if there is one."""
+    import torch
+
+    best = Path(stage_folder) / "checkpoints" / "best.pt"
+    return torch.load(best, weights_only=True).get("mlflow_run_id") if best.is_file() else None
+
+
+def log_test_scores(run_id: str | None, scores: dict) -> None:
+    """A model's test scores on the run that trained it, so comparing training runs shows them."""
+    import sys
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if run_id is None:
+        return
+    try:
+        for key in ("test_cosine", "test_cosine_median", "nearest_word_accuracy"):
+            mlflow.MlflowClient().log_metric(run_id, key, float(scores[key]))
+    except MlflowException as err:  # a checkpoint trained against another store (e.g. a team server)
+        print(f"cannot log test scores on training run {run_id}: {err}", file=sys.stderr)
+
+
+def crown_champion(winner: str, run_ids: dict[str, str | None]) -> None:
+    """Point `champion` at the winner's version from its training run `run_ids[winner]` (else its newest
+    version) and take it off the others, so `models:/poetry-rnn-<winner>@champion` is the better model."""
+    import sys
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    for model, run_id in run_ids.items():
+        name = registered_name(model)
+        try:
+            versions = client.search_model_versions(f"name = '{name}'")
+            aliases = client.get_registered_model(name).aliases
+        except MlflowException:
+            versions, aliases = [], {}
+        if model != winner:
+            if CHAMPION in aliases:
+                client.delete_registered_model_alias(name, CHAMPION)
+            continue
+        ours = [v for v in versions if v.run_id == run_id] or versions
+        if not ours:  # e.g. training restored from DVC's cache into an empty store: nothing was registered
+            print(f"no version of {name} in the registry; alias {CHAMPION} not set", file=sys.stderr)
+            continue
+        client.set_registered_model_alias(name, CHAMPION, str(max(int(v.version) for v in ours)))

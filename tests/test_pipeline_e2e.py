@@ -1,80 +1,26 @@
 """End to end: the real pipeline under real DVC in a real git repo, inputs served over HTTP from 127.0.0.1,
-tracked in a real MLflow sqlite store."""
+tracked in a real MLflow sqlite store, read back through a real `mlflow server`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-import shutil
+import signal
+import socket
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
+import time
 
-import numpy as np
 import pytest
-import yaml
+import requests
 
-from conftest import WORDS, glove_lines, poem_text
+from conftest import WORDS
 from http_server import serve_directory
+from project import STAGES, children, make_inputs, make_project, mlflow_runs, pipeline_runs, run, stage_runs, stages_ran
 
-ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
 pytestmark = pytest.mark.e2e
-
-
-def run(cmd: list[str], cwd: Path) -> str:
-    """Run a command with the test's Python environment first on PATH; fail with its output."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env.pop("DVC_ROOT", None)
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{out}"
-    return out
-
-
-def stages_ran(output: str) -> list[str]:
-    return re.findall(r"Running stage '(\w+)'", output)
-
-
-def make_inputs(folder: Path) -> None:
-    """A zipped 16-d GloVe file and a zip of one-poem-per-file .txt with front matter."""
-    folder.mkdir()
-    with zipfile.ZipFile(folder / "glove.tiny.zip", "w") as z:
-        z.writestr("glove.tiny.16d.txt", "\n".join(glove_lines(dim=16)) + "\n")
-    rng = np.random.default_rng(0)
-    with zipfile.ZipFile(folder / "poems.zip", "w") as z:
-        for i in range(30):
-            z.writestr(f"poems/poem-{i:02d}.txt", f"---\ntitle: Poem {i}\nauthor: Test\n---\n{poem_text(rng, lines=int(rng.integers(4, 14)))}\n")
-
-
-def make_project(dest: Path, base_url: str) -> Path:
-    """The project's tracked files in a fresh git repo, with params pointing at the served inputs."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (dest / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dest / f)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["glove"].update(url=f"{base_url}/glove.tiny.zip", file="glove.tiny.16d.txt", dim=16)
-    params["poems"]["source"] = f"{base_url}/poems.zip"
-    params["model"].update(hidden=16, bottleneck=4, heads=2)
-    params["train"].update(epochs=3, batch_size=8, curriculum=[{"window": 20, "epochs": 1}])
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
-                ["git", "config", "user.name", "Test"], ["git", "add", "-A"], ["git", "commit", "-qm", "project"]):
-        subprocess.run(cmd, cwd=dest, check=True)
-    return dest
-
-
-def mlflow_runs(project: Path):
-    import mlflow
-
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("poetry-rnn")
-    return client, exp, client.search_runs([exp.experiment_id], max_results=1000)
 
 
 def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_path, monkeypatch):
@@ -112,8 +58,14 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     # MLflow holds one finished run per stage, with params, metrics and artifacts, under the user's repo.
     client, exp, runs = mlflow_runs(project)
     assert exp.artifact_location == (project / "mlartifacts").as_uri()
-    by_stage = {r.data.tags["stage"]: r for r in runs}
-    assert sorted(by_stage) == sorted(STAGES) and len(runs) == 7
+    by_stage = {r.data.tags["stage"]: r for r in stage_runs(runs)}
+    assert sorted(by_stage) == sorted(STAGES) and len(stage_runs(runs)) == 7
+
+    # One parent run for the `dvc repro`, its seven stage runs as children, each named in a tag.
+    [repro] = pipeline_runs(runs)
+    assert len(runs) == 8 and repro.info.status == "FINISHED" and repro.info.run_name == "repro"
+    assert {r.info.run_id for r in children(runs, repro)} == {r.info.run_id for r in by_stage.values()}
+    assert all(repro.data.tags[f"stage.{s}"] == f"ran: {by_stage[s].info.run_id}" for s in STAGES)
     for stage, r in by_stage.items():
         assert r.info.status == "FINISHED", stage
         assert r.data.params and r.data.metrics, stage
@@ -140,12 +92,97 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     # 2. Nothing changed: a second repro skips every stage and logs nothing.
     out = run(["dvc", "repro"], project)
     assert stages_ran(out) == []
-    assert len(mlflow_runs(project)[2]) == 7
+    assert len(mlflow_runs(project)[2]) == 8  # no stage ran, so not even a parent run
 
     # 3. A sweep of model.heads reruns exactly the three downstream stages.
     out = run(["dvc", "exp", "run", "-S", "model.heads=4", "--name", "heads4"], project)
     assert stages_ran(out) == ["train_attention", "evaluate", "compare"]
     _, _, runs = mlflow_runs(project)
-    new = [r for r in runs if r.data.tags.get("dvc_experiment") == "heads4"]
+    new = [r for r in stage_runs(runs) if r.data.tags.get("dvc_experiment") == "heads4"]
     assert sorted(r.data.tags["stage"] for r in new) == ["compare", "evaluate", "train_attention"]
     assert next(r for r in new if r.data.tags["stage"] == "train_attention").data.params["model.heads"] == "4"
+
+    # The sweep's parent holds its three stage runs and says where the four skipped stages' outputs came from.
+    [sweep] = [r for r in pipeline_runs(runs) if r.data.tags["dvc_experiment"] == "heads4"]
+    assert sweep.info.run_name == "heads4" and sweep.info.status == "FINISHED"
+    assert {r.info.run_id for r in children(runs, sweep)} == {r.info.run_id for r in new}
+    for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
+        assert sweep.data.tags[f"stage.{stage}"] == ("skipped: unchanged or restored from DVC's run-cache; "
+                                                     f"outputs from run {by_stage[stage].info.run_id}"), stage
+    assert all(sweep.data.tags[f"stage.{r.data.tags['stage']}"] == f"ran: {r.info.run_id}" for r in new)
+
+    # The evaluate stage put each model's test scores on the run that trained it.
+    sweep_attention = next(r for r in new if r.data.tags["stage"] == "train_attention")
+    for training, model in ((by_stage["train_baseline"], "baseline"), (sweep_attention, "attention")):
+        got = client.get_run(training.info.run_id).data.metrics
+        assert {"test_cosine", "test_cosine_median", "nearest_word_accuracy"} <= set(got), model
+    swept = json.loads((project / "metrics/evaluate.json").read_text())
+    got = client.get_run(sweep_attention.info.run_id).data.metrics
+    assert got["test_cosine"] == pytest.approx(swept["attention"]["test_cosine"])
+    assert got["nearest_word_accuracy"] == pytest.approx(swept["attention"]["nearest_word_accuracy"])
+
+    # 4. Registry: each training run registered a version; `champion` sits on the sweep's winner only.
+    for name, trained in (("baseline", [by_stage["train_baseline"]]),
+                          ("attention", [by_stage["train_attention"], sweep_attention])):
+        versions = client.search_model_versions(f"name = 'poetry-rnn-{name}'")
+        assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in trained), name
+    winner = json.loads((project / "metrics/compare.json").read_text())["winner"]
+    loser = {"baseline": "attention", "attention": "baseline"}[winner]
+    champion = client.get_model_version_by_alias(f"poetry-rnn-{winner}", "champion")
+    assert champion.run_id == (sweep_attention if winner == "attention" else by_stage["train_baseline"]).info.run_id
+    assert "champion" not in client.get_registered_model(f"poetry-rnn-{loser}").aliases
+    model = mlflow.pytorch.load_model(f"models:/poetry-rnn-{winner}@champion")
+    assert model(torch.randn(1, 50, 16)).shape == (1, 50, 16)
+    report = (project / "stages/compare/report.html").read_text()
+    assert "<table" in report and report.count("data:image/png;base64,") == 5
+    compare_run = next(r for r in new if r.data.tags["stage"] == "compare")
+    assert "compare/report.html" in {a.path for a in client.list_artifacts(compare_run.info.run_id, "compare")}
+
+    # 5. A real `mlflow server` over the store serves both training runs with the same metric keys, scores included.
+    with mlflow_server(project) as base:
+        found = requests.post(f"{base}/api/2.0/mlflow/runs/search", timeout=30, json={
+            "experiment_ids": [exp.experiment_id], "filter": "tags.stage LIKE 'train_%'", "max_results": 100}).json()
+    served = {r["info"]["run_id"]: {m["key"] for m in r["data"].get("metrics", [])} for r in found["runs"]}
+    assert set(served) == {by_stage["train_baseline"].info.run_id, by_stage["train_attention"].info.run_id,
+                           sweep_attention.info.run_id}
+    assert len({frozenset(keys) for keys in served.values()}) == 1  # one set of columns in Compare
+    assert {"test_cosine", "nearest_word_accuracy", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(project):
+    """`mlflow server` on 127.0.0.1 over the project's store (one worker, no job runner); always stopped."""
+    port = free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{project / 'mlflow.db'}",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    log = open(project / "mlflow-server.log", "w")
+    # Its own process group: `mlflow server` starts uvicorn as a child, which must stop with it.
+    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert proc.poll() is None, (project / "mlflow-server.log").read_text()[-3000:]
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.time() < deadline, "mlflow server did not answer /health within 120 s"
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()

@@ -58,3 +58,118 @@ def test_failed_stage_leaves_a_failed_run(clean_env, monkeypatch, tmp_path):
 def test_params_hash_is_stable_and_order_free():
     assert tracking.params_hash({"a": 1, "b": 2}) == tracking.params_hash({"b": 2, "a": 1})
     assert tracking.params_hash({"a": 1}) != tracking.params_hash({"a": 2})
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def project(clean_env, monkeypatch, tmp_path):
+    """A store at tmp_path with the project's params.yaml, as the stages see it under DVC."""
+    import shutil
+
+    shutil.copy(os.path.join(ROOT, "params.yaml"), tmp_path / "params.yaml")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def run_stages(monkeypatch, key: str, stages, exp_name: str = "") -> dict[str, str]:
+    """Run `stages` as one DVC execution `key` would; return their run ids."""
+    monkeypatch.setattr(tracking, "execution_key", lambda: key)
+    monkeypatch.setenv("DVC_EXP_NAME", exp_name)
+    ids = {}
+    for stage in stages:
+        with tracking.stage_run(stage, tracking.stage_params(stage)) as run:
+            tracking.finish_stage(stage, {"x": 1.0})
+        ids[stage] = run.info.run_id
+    return ids
+
+
+def parent_of(client, run_id: str):
+    return client.get_run(client.get_run(run_id).data.tags["mlflow.parentRunId"])
+
+
+def test_command_lines_of_dvc_are_recognised():
+    assert tracking._runs_dvc(["/venv/bin/python", "/venv/bin/dvc", "repro"])
+    assert tracking._runs_dvc(["dvc", "exp", "exec-run", "--infofile", "x"])
+    assert tracking._runs_dvc(["python3", "-m", "dvc", "repro"])
+    assert not tracking._runs_dvc(["/bin/sh", "-c", "python -m poetry_rnn.stages.chunk"])
+    assert not tracking._runs_dvc(["python", "-m", "pytest", "tests/test_dvc.py"])
+
+
+def test_a_stage_run_by_hand_has_no_parent_run(clean_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert tracking.execution_key() is None  # pytest is not run by dvc
+    with tracking.stage_run("chunk", {"seed": 1}) as run:
+        pass
+    assert "mlflow.parentRunId" not in mlflow.get_run(run.info.run_id).data.tags
+
+
+def test_stages_of_one_execution_share_a_parent_that_names_the_skipped_stages(project, monkeypatch):
+    first = run_stages(monkeypatch, "100-1.0", tracking.STAGES)
+    second = run_stages(monkeypatch, "200-2.0", ["train_attention", "evaluate", "compare"], exp_name="heads8")
+    client = mlflow.MlflowClient()
+    parent = parent_of(client, first["chunk"])
+    assert {parent_of(client, i).info.run_id for i in first.values()} == {parent.info.run_id}
+    assert parent.data.tags["kind"] == "pipeline" and parent.info.run_name == "repro"
+    assert parent.info.status == "FINISHED"
+    assert all(parent.data.tags[f"stage.{s}"] == f"ran: {first[s]}" for s in tracking.STAGES)
+
+    sweep = parent_of(client, second["compare"])
+    assert sweep.info.run_id != parent.info.run_id and sweep.info.run_name == "heads8"
+    assert sweep.data.tags["dvc_experiment"] == "heads8" and sweep.info.status == "FINISHED"
+    children = client.search_runs([sweep.info.experiment_id], f"tags.mlflow.parentRunId = '{sweep.info.run_id}'")
+    assert len(children) == 3
+    for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
+        assert sweep.data.tags[f"stage.{stage}"] == f"{tracking.SKIPPED}; outputs from run {first[stage]}"
+    assert sweep.data.tags["stage.evaluate"] == f"ran: {second['evaluate']}"
+
+
+def test_a_failed_stage_fails_its_parent(project, monkeypatch):
+    monkeypatch.setattr(tracking, "execution_key", lambda: "300-3.0")
+    with pytest.raises(RuntimeError):
+        with tracking.stage_run("chunk", {"seed": 1}) as run:
+            raise RuntimeError("boom")
+    parent = parent_of(mlflow.MlflowClient(), run.info.run_id)
+    assert parent.info.status == "FAILED" and parent.data.tags["stage.chunk"] == f"failed: {run.info.run_id}"
+    assert parent.data.tags["stage.compare"] == "skipped"  # no earlier compare run to point at
+
+
+def test_a_resumed_run_moves_under_the_execution_that_finishes_it(project, monkeypatch):
+    monkeypatch.setattr(tracking, "execution_key", lambda: "400-4.0")
+    with tracking.stage_run("train_baseline", {"seed": 1}) as run:
+        pass
+    client = mlflow.MlflowClient()
+    old = parent_of(client, run.info.run_id).info.run_id
+    client.update_run(old, status="RUNNING")  # as a killed execution leaves it
+    monkeypatch.setattr(tracking, "execution_key", lambda: "500-5.0")
+    with tracking.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
+        pass
+    new = parent_of(client, run.info.run_id)
+    assert new.info.run_id != old and new.data.tags["stage.train_baseline"] == f"ran: {run.info.run_id}"
+    assert client.get_run(old).info.status == "KILLED"
+
+
+def test_stage_params_name_only_what_each_stage_reads(project):
+    from poetry_rnn.params import load_params
+
+    p = load_params()
+    assert "model.heads" not in tracking.stage_params("train_baseline")
+    assert tracking.stage_params("train_attention") == tracking.stage_params("evaluate")
+    assert tracking.stage_params("train_attention")["model.heads"] == p.model.heads
+    assert tracking.stage_params("chunk") == {"seed": p.seed, "chunk.window": p.chunk.window,
+                                             "chunk.stride": p.chunk.stride, "chunk.split": p.chunk.split}
+
+
+def test_concurrent_first_use_creates_the_store_once(clean_env, tmp_path):
+    import subprocess
+    import sys
+
+    code = "from poetry_rnn import tracking; print(tracking.setup())"
+    env = {**os.environ, "DVC_ROOT": str(tmp_path)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-500:] for _, err in outs]
+    assert len({out.strip() for out, _ in outs}) == 1

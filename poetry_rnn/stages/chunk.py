@@ -3,7 +3,7 @@
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.chunking import SPLITS, make_chunks, save_chunks, split_poems
 from poetry_rnn.errors import cli
-from poetry_rnn.params import flatten, load_params
+from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CHUNKS, CORPUS
 from poetry_rnn.tokenized import load_corpus
 from poetry_rnn.tracking import finish_stage, stage_run
@@ -14,7 +14,7 @@ STAGE = "chunk"
 @cli
 def main() -> None:
     p = load_params()
-    with stage_run(STAGE, flatten({"seed": p.seed, "chunk": p.chunk.model_dump()})):
+    with stage_run(STAGE, stage_params(STAGE, p)):
         corpus = load_corpus(CORPUS)
         tokens = corpus.poem_tokens()
         splits = split_poems(list(corpus.poems["poem_id"]), p.chunk.split, p.seed)

@@ -1,4 +1,5 @@
-"""Stage 7: both architectures side by side, against the references: markdown, CSV and figures."""
+"""Stage 7: both architectures side by side, against the references: markdown, HTML, CSV and figures;
+the registry alias `champion` on the winner."""
 
 import json
 import shutil
@@ -7,10 +8,12 @@ import pandas as pd
 
 from poetry_rnn import plots
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.comparison import comparison_table, render_markdown, verdict
+from poetry_rnn.comparison import FIGURES, comparison_table, render_markdown, verdict
 from poetry_rnn.errors import cli
+from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import metrics_file, stage_dir
-from poetry_rnn.tracking import finish_stage, stage_run
+from poetry_rnn.report import render_html
+from poetry_rnn.tracking import crown_champion, finish_stage, stage_run, training_run_id
 
 STAGE = "compare"
 MODELS = {"baseline": "train_baseline", "attention": "train_attention"}
@@ -18,7 +21,7 @@ MODELS = {"baseline": "train_baseline", "attention": "train_attention"}
 
 @cli
 def main() -> None:
-    with stage_run(STAGE, {"models": ",".join(MODELS)}):
+    with stage_run(STAGE, stage_params(STAGE, load_params())):
         evaluation = json.loads(metrics_file("evaluate").read_text())
         training = {name: json.loads(metrics_file(stage).read_text()) for name, stage in MODELS.items()}
         histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records") for name, stage in MODELS.items()}
@@ -32,8 +35,14 @@ def main() -> None:
                              ["test_cosine", "nearest_word_accuracy"], out / "scores.png")
             plots.training_curves(histories, out / "training_curves.png")
             table.to_csv(out / "comparison.csv", index=False)
-            (out / "comparison.md").write_text(render_markdown(table, evaluation, samples))
-        finish_stage(STAGE, verdict(evaluation), [stage_dir(STAGE)])
+            markdown = render_markdown(table, evaluation, samples)
+            (out / "comparison.md").write_text(markdown)
+            verdict_lines = [line[2:] for line in markdown.splitlines() if line.startswith("- ")]
+            figures = {title: out / png for title, png in FIGURES.items()}
+            (out / "report.html").write_text(render_html(table, verdict_lines, figures, samples))
+        outcome = verdict(evaluation)
+        finish_stage(STAGE, outcome, [stage_dir(STAGE)])
+        crown_champion(outcome["winner"], {m: training_run_id(stage_dir(stage)) for m, stage in MODELS.items()})
 
 
 if __name__ == "__main__":

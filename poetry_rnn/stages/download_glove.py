@@ -4,7 +4,7 @@ from poetry_rnn.atomic import atomic_path
 from poetry_rnn.download import fetch
 from poetry_rnn.errors import cli
 from poetry_rnn.glove import convert_glove
-from poetry_rnn.params import flatten, load_params
+from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import DOWNLOADS, GLOVE
 from poetry_rnn.tracking import finish_stage, stage_run
 
@@ -14,7 +14,7 @@ STAGE = "download_glove"
 @cli
 def main() -> None:
     p = load_params()
-    with stage_run(STAGE, flatten({"glove": p.glove.model_dump()})):
+    with stage_run(STAGE, stage_params(STAGE, p)):
         archive = fetch(p.glove.url, DOWNLOADS, p.glove.sha256)
         with atomic_path(GLOVE) as out:
             meta = convert_glove(archive, p.glove.file, p.glove.dim, out)

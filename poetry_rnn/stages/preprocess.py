@@ -7,7 +7,7 @@ from poetry_rnn.corpus import read_corpus
 from poetry_rnn.download import fetch
 from poetry_rnn.errors import cli
 from poetry_rnn.glove import load_glove
-from poetry_rnn.params import flatten, load_params
+from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
 from poetry_rnn.tokenized import encode_poems, numeric_stats, save_corpus, summary_line
 from poetry_rnn.tracking import finish_stage, stage_run
@@ -18,7 +18,7 @@ STAGE = "preprocess"
 @cli
 def main() -> None:
     p = load_params()
-    with stage_run(STAGE, flatten({"poems": p.poems.model_dump()})):
+    with stage_run(STAGE, stage_params(STAGE, p)):
         source = fetch(p.poems.source, DOWNLOADS, p.poems.sha256)
         corpus = read_corpus(source)
         tokenized, stats = encode_poems(corpus.poems, load_glove(GLOVE).index)

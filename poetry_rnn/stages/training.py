@@ -13,9 +13,9 @@ from poetry_rnn.chunking import load_chunks
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.glove import load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.params import Params, flatten, load_params
+from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.paths import CHUNKS, GLOVE, stage_dir
-from poetry_rnn.tracking import finish_stage, stage_run
+from poetry_rnn.tracking import finish_stage, registered_name, stage_run
 from poetry_rnn.train import TrainConfig, pick_device, resumable, train
 
 
@@ -30,18 +30,12 @@ def train_config(p: Params) -> TrainConfig:
     )
 
 
-def fingerprint(p: Params, attention: bool) -> dict:
-    """The params a training stage reads, flat: logged to MLflow and stored in its checkpoints."""
-    model = p.model.model_dump(exclude=None if attention else {"heads"})
-    return flatten({"seed": p.seed, "model": model, "train": p.train.model_dump()})
-
-
 def run_training_stage(stage: str, attention: bool) -> None:
     """Train one architecture (resuming an interrupted run); log epochs, checkpoints and the model to MLflow."""
     import mlflow
 
     p = load_params()
-    trained_with = fingerprint(p, attention)
+    trained_with = stage_params(stage, p)
     out = stage_dir(stage)
     checkpoints = out / "checkpoints"
     resume = resumable(checkpoints, trained_with)
@@ -70,6 +64,7 @@ def run_training_stage(stage: str, attention: bool) -> None:
         best.load_state_dict(torch.load(checkpoints / "best.pt", weights_only=True)["model"])
         mlflow.pytorch.log_model(
             best.eval(), name="model", serialization_format="pickle",
+            registered_model_name=registered_name("attention" if attention else "baseline"),  # version -> this run
             input_example=np.zeros((1, cfg.window, cfg.input_dim), np.float32),
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
         )

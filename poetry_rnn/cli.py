@@ -1,0 +1,202 @@
+"""`poetry-rnn`: the MLflow UI over the project's store, recent runs as a table, and reconstruct a text
+with a registered model."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from poetry_rnn import tracking
+from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.paths import GLOVE
+
+MODELS = tuple(tracking.registered_name(m) for m in ("attention", "baseline"))
+RUN_PARAMS = ("model.heads", "model.cell", "model.bottleneck")
+RUN_METRICS = ("test_cosine", "nearest_word_accuracy", "best_val_cosine")
+
+
+class Failure(click.ClickException):
+    """A PoetryRnnError as the stages report it: one line `error: …`, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def friendly(command):
+    """Turn PoetryRnnError into one clear line instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except PoetryRnnError as err:
+            raise Failure(str(err)) from None
+
+    return wrapper
+
+
+def require_store() -> str:
+    """The tracking URI, refusing an embedded store that does not exist yet."""
+    uri = tracking.tracking_uri()
+    db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    if db is not None and not db.is_file():
+        raise PoetryRnnError(f"no MLflow store at {db}: run the pipeline first (`dvc repro`), "
+                             "from the project root")
+    return uri
+
+
+@click.group()
+def main() -> None:
+    """poetry-rnn: look at the pipeline's MLflow runs and use its registered models."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, help="port on 127.0.0.1")
+@friendly
+def ui(port: int) -> None:
+    """The MLflow UI on 127.0.0.1 over the project's store."""
+    uri = require_store()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job workers: starts in seconds
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
+           "--port", str(port), "--workers", "1"]
+    click.echo(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
+    try:
+        sys.exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def run_row(run) -> list[str]:
+    """One table row: name, stage, status, start time, key params and scores ('' when absent)."""
+    from datetime import datetime
+
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    started = datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
+    stage = tags.get("stage") or ("pipeline" if tags.get("kind") == "pipeline" else "")
+    return [run.info.run_name or "", stage, run.info.status, started,
+            *(params.get(k, "") for k in RUN_PARAMS),
+            *(f"{metrics[k]:.4f}" if k in metrics else "" for k in RUN_METRICS)]
+
+
+@main.command()
+@click.option("-n", "--limit", default=20, show_default=True, help="how many runs, newest first")
+@click.option("--stage", default=None, help="only runs of this stage, e.g. train_attention")
+@friendly
+def runs(limit: int, stage: str | None) -> None:
+    """Recent runs with their key params and scores, as a table."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=require_store())
+    exp = client.get_experiment_by_name(tracking.EXPERIMENT)
+    if exp is None:
+        raise PoetryRnnError(f"the store holds no experiment {tracking.EXPERIMENT!r}: run the pipeline first (`dvc repro`)")
+    where = f"tags.stage = '{stage}'" if stage else ""
+    found = client.search_runs([exp.experiment_id], where, order_by=["start_time DESC"], max_results=limit)
+    table = Table(title=f"{len(found)} most recent runs of {tracking.EXPERIMENT}")
+    for column in ("run", "stage", "status", "started", *RUN_PARAMS, *RUN_METRICS):
+        table.add_column(column, justify="right" if column in RUN_METRICS else "left")
+    for run in found:
+        table.add_row(*run_row(run))
+    Console(width=200).print(table)
+
+
+def champion_model(client, alias: str) -> str:
+    """The registered model that carries `alias` (the compare stage puts `champion` on the winner)."""
+    from mlflow.exceptions import MlflowException
+
+    for name in MODELS:
+        try:
+            client.get_model_version_by_alias(name, alias)
+            return name
+        except MlflowException:
+            continue
+    raise PoetryRnnError(f"no registered model carries the alias {alias!r} (looked at {', '.join(MODELS)}): "
+                         "run the pipeline through its compare stage (`dvc repro`)")
+
+
+def load_registered(model: str | None, alias: str):
+    """mlflow.pytorch.load_model of models:/<model>@<alias>, with a clear error when it is not there."""
+    import mlflow
+    import mlflow.pytorch
+    from mlflow.exceptions import MlflowException
+
+    uri = require_store()
+    mlflow.set_tracking_uri(uri)
+    model = model or champion_model(mlflow.MlflowClient(uri), alias)
+    try:
+        return model, mlflow.pytorch.load_model(f"models:/{model}@{alias}", map_location="cpu").eval()
+    except MlflowException as err:
+        raise PoetryRnnError(f"cannot load models:/{model}@{alias} from {uri}: {err.message}") from None
+
+
+def nearest_glove_words(vectors, glove, block: int = 50_000) -> tuple[list[str], list[float]]:
+    """The nearest GloVe word (cosine) to each of (n, D) vectors, over the whole vocabulary, in blocks of rows
+    so a 400k-word matrix is never copied whole."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    unit = F.normalize(vectors, dim=-1)
+    best = torch.full((len(unit),), -2.0)
+    index = torch.zeros(len(unit), dtype=torch.long)
+    for start in range(0, len(glove.words), block):
+        rows = torch.from_numpy(np.array(glove.vectors[start : start + block], dtype=np.float32))  # a copy: writable
+        value, i = (unit @ F.normalize(rows, dim=-1).T).max(-1)
+        better = value > best
+        best[better], index[better] = value[better], i[better] + start
+    return [glove.words[int(i)] for i in index], best.tolist()
+
+
+def known_tokens(text: str, glove) -> tuple[list[str], list[str]]:
+    """The text's tokens that GloVe knows, and those it does not."""
+    from poetry_rnn.tokenize import tokenize
+
+    tokens = tokenize(text)
+    return [t for t in tokens if t in glove.index], [t for t in tokens if t not in glove.index]
+
+
+@main.command()
+@click.argument("text")
+@click.option("--model", default=None, help="registered model; default: the one with the alias")
+@click.option("--alias", default="champion", show_default=True)
+@click.option("--glove", "glove_dir", default=str(GLOVE), show_default=True, type=click.Path(path_type=Path),
+              help="the GloVe folder the stages wrote")
+@friendly
+def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> None:
+    """Encode and decode TEXT with a registered model; print each word beside the nearest word of its reconstruction."""
+    import torch
+    import torch.nn.functional as F
+
+    from poetry_rnn.glove import load_glove
+
+    glove = load_glove(glove_dir)
+    words, unknown = known_tokens(text, glove)
+    if unknown:
+        click.echo(f"dropped {len(unknown)} word(s) GloVe does not know: {' '.join(unknown)}", err=True)
+    if not words:
+        raise PoetryRnnError("no word of the text is in the GloVe vocabulary: nothing to reconstruct")
+    name, net = load_registered(model, alias)
+    if len(words) > net.cfg.window:
+        click.echo(f"kept the first {net.cfg.window} of {len(words)} words (the model's window)", err=True)
+        words = words[: net.cfg.window]
+    x = torch.from_numpy(glove.vectors[[glove.index[w] for w in words]].astype("float32"))[None]
+    with torch.no_grad():
+        y = net(x)[0]
+    nearest, _ = nearest_glove_words(y, glove)
+    cosine = F.cosine_similarity(x[0], y, dim=-1).tolist()
+    table = Table(title=f"models:/{name}@{alias}: {len(words)} words through a {net.cfg.bottleneck}-number bottleneck")
+    for column in ("position", "original", "reconstruction (nearest word)", "cosine"):
+        table.add_column(column, justify="right" if column in ("position", "cosine") else "left")
+    for t, (word, rebuilt, cos) in enumerate(zip(words, nearest, cosine), 1):
+        table.add_row(str(t), word, rebuilt, f"{cos:.3f}")
+    Console(width=200).print(table)

@@ -1,0 +1,92 @@
+"""A throwaway copy of this project in a git repo, with tiny inputs served over HTTP, and the commands and
+MLflow look-ups the end-to-end tests share."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from conftest import glove_lines, poem_text
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
+
+
+def run(cmd: list[str], cwd: Path) -> str:
+    """Run a command with the test's Python environment first on PATH; fail with its output."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("DVC_ROOT", None)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{out}"
+    return out
+
+
+def stages_ran(output: str) -> list[str]:
+    """The stages DVC says it ran, in order."""
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+def make_inputs(folder: Path) -> None:
+    """A zipped 16-d GloVe file and a zip of one-poem-per-file .txt with front matter."""
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "glove.tiny.zip", "w") as z:
+        z.writestr("glove.tiny.16d.txt", "\n".join(glove_lines(dim=16)) + "\n")
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(folder / "poems.zip", "w") as z:
+        for i in range(30):
+            z.writestr(f"poems/poem-{i:02d}.txt", f"---\ntitle: Poem {i}\nauthor: Test\n---\n{poem_text(rng, lines=int(rng.integers(4, 14)))}\n")
+
+
+def make_project(dest: Path, base_url: str) -> Path:
+    """The project's files (tracked, and new ones git does not ignore) in a fresh git repo, with params pointing
+    at the served inputs."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dest / f)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["glove"].update(url=f"{base_url}/glove.tiny.zip", file="glove.tiny.16d.txt", dim=16)
+    params["poems"]["source"] = f"{base_url}/poems.zip"
+    params["model"].update(hidden=16, bottleneck=4, heads=2)
+    params["train"].update(epochs=3, batch_size=8, curriculum=[{"window": 20, "epochs": 1}])
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
+                ["git", "config", "user.name", "Test"], ["git", "add", "-A"], ["git", "commit", "-qm", "project"]):
+        subprocess.run(cmd, cwd=dest, check=True)
+    return dest
+
+
+def mlflow_runs(project: Path):
+    """The client, the experiment and every run of the project's store."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("poetry-rnn")
+    return client, exp, client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def stage_runs(runs: list) -> list:
+    """The runs of stages (children), without the pipeline parents."""
+    return [r for r in runs if "stage" in r.data.tags]
+
+
+def pipeline_runs(runs: list) -> list:
+    """The parent runs, one per pipeline execution."""
+    return [r for r in runs if r.data.tags.get("kind") == "pipeline"]
+
+
+def children(runs: list, parent) -> list:
+    """The stage runs under one parent run."""
+    return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]

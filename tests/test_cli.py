@@ -1,0 +1,88 @@
+"""The `poetry-rnn` console command on a real MLflow store: runs as a table, reconstruct with the registry alias,
+clear errors."""
+
+from __future__ import annotations
+
+import os
+
+import mlflow
+import mlflow.pytorch
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import glove_lines
+from poetry_rnn import cli, tracking
+from poetry_rnn.glove import convert_glove
+from poetry_rnn.model import Autoencoder, AutoencoderConfig
+
+
+@pytest.fixture
+def project(monkeypatch, tmp_path):
+    """A project folder with GloVe files and a store holding one registered attention model with `champion`."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "glove.txt").write_text("\n".join(glove_lines(dim=16)) + "\n")
+    convert_glove(tmp_path / "glove.txt", "", 16, tmp_path / "data/glove")
+    yield tmp_path
+    os.environ.pop("MLFLOW_TRACKING_URI", None)  # mlflow.set_tracking_uri exports it; keep it out of later tests
+
+
+def register(name: str, heads: int) -> None:
+    """Log an (untrained) model from a training stage run and register it, as the training stages do."""
+    model = Autoencoder(AutoencoderConfig(input_dim=16, window=12, hidden=16, bottleneck=4, heads=heads))
+    with tracking.stage_run("train_attention" if heads else "train_baseline", {"model.heads": heads}):
+        mlflow.pytorch.log_model(model.eval(), name="model", serialization_format="pickle",
+                                 registered_model_name=name, pip_requirements=["torch"])
+        tracking.finish_stage("train_attention" if heads else "train_baseline",
+                              {"best_val_cosine": 0.25, "test_cosine": 0.5, "nearest_word_accuracy": 0.125})
+
+
+def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruction(project):
+    register("poetry-rnn-attention", heads=2)
+    tracking.crown_champion("attention", {"attention": None, "baseline": None})
+    result = CliRunner().invoke(cli.main, ["reconstruct", "The sea and the zyzzyva sky at night"])
+    assert result.exit_code == 0, result.output
+    assert "models:/poetry-rnn-attention@champion" in result.stdout
+    assert "dropped 1 word(s) GloVe does not know: zyzzyva" in result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 7  # the known words, in order
+    assert rows[0].split("│")[2].strip() == "the" and rows[6].split("│")[2].strip() == "night"
+
+
+def test_reconstruct_cuts_the_text_to_the_models_window(project):
+    register("poetry-rnn-baseline", heads=0)
+    tracking.crown_champion("baseline", {"attention": None, "baseline": None})
+    result = CliRunner().invoke(cli.main, ["reconstruct", " ".join(["sea"] * 20), "--model", "poetry-rnn-baseline"])
+    assert result.exit_code == 0, result.output
+    assert "kept the first 12 of 20 words" in result.stderr
+
+
+def test_runs_lists_recent_runs_with_params_and_scores(project):
+    register("poetry-rnn-attention", heads=2)
+    result = CliRunner().invoke(cli.main, ["runs", "-n", "5"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "train_attention" in line)
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells[1:3] == ["train_attention", "FINISHED"] and cells[4] == "2"
+    assert cells[-3:] == ["0.5000", "0.1250", "0.2500"]
+
+
+def test_reconstruct_without_a_registered_model_says_so(project):
+    tracking.setup()  # an empty store
+    result = CliRunner().invoke(cli.main, ["reconstruct", "the sea"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no registered model carries the alias 'champion'")
+
+
+def test_commands_without_a_store_say_to_run_the_pipeline(project):
+    for args in (["runs"], ["reconstruct", "the sea"], ["ui"]):
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 2 and "no MLflow store at" in result.stderr, args
+
+
+def test_reconstruct_with_no_known_word_says_so(project):
+    result = CliRunner().invoke(cli.main, ["reconstruct", "zyzzyva"])
+    assert result.exit_code == 2 and "no word of the text is in the GloVe vocabulary" in result.stderr
