@@ -9,6 +9,9 @@ import pytest
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# The tests' models are tiny: one thread each is faster, and parallel stages (dvc queue -j 2) and
+# subprocesses do not fight over the cores. Inherited by every stage the tests start.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 WORDS = (
     "the a and of to in i my is it that was with as for but not be by on at all his her this "
