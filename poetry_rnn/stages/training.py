@@ -16,7 +16,7 @@ from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.paths import CHUNKS, GLOVE, stage_dir
 from poetry_rnn.tracking import finish_stage, registered_name, stage_run
-from poetry_rnn.train import TrainConfig, pick_device, resumable, train
+from poetry_rnn.train import TrainConfig, load_model, pick_device, resumable, train
 
 
 def train_config(p: Params) -> TrainConfig:
@@ -60,10 +60,9 @@ def run_training_stage(stage: str, attention: bool) -> None:
         )
         with atomic_path(out / "history.csv") as tmp:
             pd.DataFrame(result.history).to_csv(tmp, index=False)
-        best = Autoencoder(cfg)
-        best.load_state_dict(torch.load(checkpoints / "best.pt", weights_only=True)["model"])
+        best = load_model(checkpoints / "best.pt")
         mlflow.pytorch.log_model(
-            best.eval(), name="model", serialization_format="pickle",
+            best, name="model", serialization_format="pickle",
             registered_model_name=registered_name("attention" if attention else "baseline"),  # version -> this run
             input_example=np.zeros((1, cfg.window, cfg.input_dim), np.float32),
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
