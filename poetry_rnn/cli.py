@@ -15,9 +15,9 @@ from rich.table import Table
 
 from poetry_rnn import tracking
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.paths import GLOVE
+from poetry_rnn.paths import ARCHITECTURES, GLOVE
 
-MODELS = tuple(tracking.registered_name(m) for m in ("attention", "baseline"))
+MODELS = tuple(tracking.registered_name(m) for m in reversed(ARCHITECTURES))  # attention first
 RUN_PARAMS = ("model.heads", "model.cell", "model.bottleneck")
 RUN_METRICS = ("test_cosine", "nearest_word_accuracy", "best_val_cosine")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-MODELS = ("baseline", "attention")
+from poetry_rnn.paths import ARCHITECTURES
+
+MODELS = tuple(ARCHITECTURES)  # baseline, attention
 SCORES = ("test_cosine", "nearest_word_accuracy")
 
 

@@ -7,6 +7,7 @@ GLOVE = Path("data/glove")  # vocab.txt + vectors.npy (memory-mapped)
 CORPUS = Path("data/corpus")  # tokenized poems: poems.csv + token ids
 CHUNKS = Path("data/chunks")  # train/val/test .npz windows
 METRICS = Path("metrics")
+ARCHITECTURES = {"baseline": "train_baseline", "attention": "train_attention"}  # model name -> its training stage
 
 
 def stage_dir(stage: str) -> Path:

@@ -11,20 +11,20 @@ from poetry_rnn.atomic import atomic_path
 from poetry_rnn.comparison import FIGURES, comparison_table, render_markdown, verdict
 from poetry_rnn.errors import cli
 from poetry_rnn.params import load_params, stage_params
-from poetry_rnn.paths import metrics_file, stage_dir
+from poetry_rnn.paths import ARCHITECTURES, metrics_file, stage_dir
 from poetry_rnn.report import render_html
 from poetry_rnn.tracking import crown_champion, finish_stage, stage_run, training_run_id
 
 STAGE = "compare"
-MODELS = {"baseline": "train_baseline", "attention": "train_attention"}
 
 
 @cli
 def main() -> None:
     with stage_run(STAGE, stage_params(STAGE, load_params())):
         evaluation = json.loads(metrics_file("evaluate").read_text())
-        training = {name: json.loads(metrics_file(stage).read_text()) for name, stage in MODELS.items()}
-        histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records") for name, stage in MODELS.items()}
+        training = {name: json.loads(metrics_file(stage).read_text()) for name, stage in ARCHITECTURES.items()}
+        histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records")
+                     for name, stage in ARCHITECTURES.items()}
         table = comparison_table(evaluation, training)
         samples = (stage_dir("evaluate") / "figures" / "samples.md").read_text()
         with atomic_path(stage_dir(STAGE)) as out:
@@ -42,7 +42,7 @@ def main() -> None:
             (out / "report.html").write_text(render_html(table, verdict_lines, figures, samples))
         outcome = verdict(evaluation)
         finish_stage(STAGE, outcome, [stage_dir(STAGE)])
-        crown_champion(outcome["winner"], {m: training_run_id(stage_dir(stage)) for m, stage in MODELS.items()})
+        crown_champion(outcome["winner"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
 
 
 if __name__ == "__main__":

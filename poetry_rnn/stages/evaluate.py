@@ -14,12 +14,11 @@ from poetry_rnn.evaluate import (
 )
 from poetry_rnn.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
-from poetry_rnn.paths import CHUNKS, GLOVE, stage_dir
+from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
 from poetry_rnn.tracking import finish_stage, log_test_scores, stage_run, training_run_id
 from poetry_rnn.train import load_model
 
 STAGE = "evaluate"
-MODELS = {"baseline": "train_baseline", "attention": "train_attention"}
 
 
 @cli
@@ -31,7 +30,7 @@ def main() -> None:
         vocab = Vocab.from_chunks(glove.vectors, train_c, val_c, test_c)  # nearest words over the corpus vocabulary
         train, test = Windows.from_chunks(train_c, vocab), Windows.from_chunks(test_c, vocab)
         models = {name: load_model(stage_dir(stage) / "checkpoints" / "best.pt", stage_params(stage, p))
-                  for name, stage in MODELS.items()}
+                  for name, stage in ARCHITECTURES.items()}
         pca, k = pca_reconstructor(train, vocab, models["baseline"].cfg.bottleneck, p.seed)
 
         scores = {name: score(model_reconstructor(m), test, vocab) for name, m in models.items()}
@@ -56,7 +55,7 @@ def main() -> None:
                 _, weights = attention.decoder(codes["attention"][:1])  # (1, heads, T, S + T), free running
             plots.attention_map(weights[0].numpy(), attention.cfg.memory_slots, tmp / "attention.png")
             write_text(tmp / "samples.md", sample_reconstructions(models, test, vocab, glove.words, n=3, seed=p.seed))
-        for name, stage in MODELS.items():  # test scores on the training runs too, for the UI's Compare view
+        for name, stage in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
             log_test_scores(training_run_id(stage_dir(stage)), scores[name])
         finish_stage(STAGE, {**scores, "reference": refs}, [out / "cosine_by_position.csv", figures])
 
