@@ -3,7 +3,8 @@
 Nothing flows around the bottleneck: the decoder sees only z (B, Z), plus, when
 cfg.feed_previous is set, the vector it emitted at the step before (in training, with
 teacher forcing, the true vector at t-1, never at t). It never sees encoder states or the
-window's length, so two inputs with the same z decode identically.
+window's length, so two inputs with the same z decode identically. The attention decoder's
+keys and values are memory slots computed from z, never encoder states.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ class AutoencoderConfig:
         return asdict(self)
 
 
-def make_rnn(cfg: AutoencoderConfig, input_size: int) -> nn.RNNBase:
+def make_rnn(cfg: AutoencoderConfig, input_size: int, bidirectional: bool = False) -> nn.RNNBase:
     """The configured recurrent cell, batch-first, orthogonal recurrent and Xavier input weights."""
     rnn = RNNS[cfg.cell](
-        input_size, cfg.hidden, num_layers=cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0
+        input_size, cfg.hidden, num_layers=cfg.layers, batch_first=True, bidirectional=bidirectional,
+        dropout=cfg.dropout if cfg.layers > 1 else 0.0,
     )
     for name, w in rnn.named_parameters():
         if name.startswith("weight_hh"):
@@ -49,20 +51,25 @@ def make_rnn(cfg: AutoencoderConfig, input_size: int) -> nn.RNNBase:
 
 
 class Encoder(nn.Module):
-    """Reads a window of vectors and squeezes its last state into the bottleneck."""
+    """Reads a window both ways; its last states and the mean of all its states make the bottleneck."""
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
-        self.rnn = make_rnn(cfg, cfg.input_dim)
-        self.to_z = nn.Linear(cfg.hidden, cfg.bottleneck)
+        self.rnn = make_rnn(cfg, cfg.input_dim, bidirectional=True)
+        # Both last states and the mean over tokens: every token has a short gradient path to z, where
+        # the last state of a one-way RNN mostly remembers the end of the window.
+        self.to_z = nn.Linear(4 * cfg.hidden, cfg.bottleneck)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         lengths = mask.sum(1).clamp(min=1).cpu()  # (B,)
         packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        _, h = self.rnn(packed)
+        states, h = self.rnn(packed)
         if isinstance(h, tuple):  # LSTM: (h, c)
             h = h[0]
-        return self.to_z(h[-1])  # (B, Z) from the top layer's state at the last real token
+        states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])  # (B, T, 2H)
+        m = mask[..., None].to(states.dtype)  # (B, T, 1)
+        mean = (states * m).sum(1) / m.sum(1).clamp(min=1)  # (B, 2H) over real tokens only
+        return self.to_z(torch.cat([h[-2], h[-1], mean], 1))  # (B, Z) from the top layer's two directions
 
 
 class Decoder(nn.Module):
@@ -87,12 +94,9 @@ class Decoder(nn.Module):
         h0 = torch.tanh(self.init_state(z)).view(B, L, H).transpose(0, 1).contiguous()
         return (h0, torch.zeros_like(h0)) if self.cfg.cell == "lstm" else h0
 
-    def readout(self, states: torch.Tensor, memory: torch.Tensor | None, past: torch.Tensor | None = None):
-        """Decoder states (B, t, H) -> vectors (B, t, D); the attention decoder overrides it."""
-        return self.out(self.drop(states)), None
-
-    def memory(self, z: torch.Tensor) -> torch.Tensor | None:
-        return None
+    def context(self, z: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What z tells each of T positions: (B, T, H), and attention weights (the attention decoder's)."""
+        return self.z_input(z)[:, None, :] + self.position.weight[None, :T], None
 
     def forward(
         self, z: torch.Tensor, steps: int | None = None, target: torch.Tensor | None = None,
@@ -101,56 +105,41 @@ class Decoder(nn.Module):
         """Decode `steps` positions from z; with target (B, T, D), feed the truth at t-1 with probability
         `teacher_forcing`, decided per time step. Returns vectors (B, T, D) and attention weights or None."""
         T = steps or self.cfg.window
-        ctx = self.z_input(z)[:, None, :] + self.position.weight[None, :T]  # (B, T, H)
-        h, memory = self.init_hidden(z), self.memory(z)
+        ctx, weights = self.context(z, T)  # (B, T, H)
+        h = self.init_hidden(z)
         if self.prev_input is None or (target is not None and teacher_forcing >= 1.0):
-            inputs = ctx
             if self.prev_input is not None:  # full teacher forcing: one fused RNN call over the window
                 prev = torch.cat([self.start.expand(z.shape[0], 1, -1), target[:, : T - 1]], 1)  # (B, T, D)
-                inputs = ctx + self.prev_input(prev)
-            states, _ = self.rnn(torch.tanh(inputs), h)  # (B, T, H)
-            return self.readout(states, memory)
+                ctx = ctx + self.prev_input(prev)
+            states, _ = self.rnn(torch.tanh(ctx), h)  # (B, T, H)
+            return self.out(self.drop(states)), weights
         # Free running or scheduled sampling: one step at a time, fed the previous output (or the truth).
         prev = self.start.expand(z.shape[0], -1)  # (B, D)
-        states, outs, weights = [], [], []
+        outs = []
         for t in range(T):
             s, h = self.rnn(torch.tanh(ctx[:, t : t + 1] + self.prev_input(prev)[:, None]), h)  # s: (B, 1, H)
-            states.append(s)
-            y, w = self.readout(s, memory, torch.cat(states, 1))  # (B, 1, D)
-            outs.append(y)
-            weights.append(w)
+            outs.append(self.out(self.drop(s)))  # (B, 1, D)
             use_truth = target is not None and torch.rand((), generator=generator).item() < teacher_forcing
-            prev = target[:, t] if use_truth else y[:, 0].detach()
-        w = None if weights[0] is None else self._stack_weights(weights, memory.shape[1] + T)
-        return torch.cat(outs, 1), w
-
-    @staticmethod
-    def _stack_weights(weights: list[torch.Tensor], keys: int) -> torch.Tensor:
-        """Per-step weights (B, heads, 1, S + t + 1) -> (B, heads, T, S + T), zero for future keys."""
-        return torch.cat([nn.functional.pad(w, (0, keys - w.shape[-1])) for w in weights], 2)
+            prev = target[:, t] if use_truth else outs[-1][:, 0].detach()
+        return torch.cat(outs, 1), weights
 
 
 class AttentionDecoder(Decoder):
-    """The baseline decoder plus multi-head attention over memory slots from z and its own past states."""
+    """The baseline decoder whose every input also attends, with multi-head attention, over memory slots from z."""
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__(cfg)
+        # z -> S slots; each position's code queries them, so each step reads its own mix of z.
         self.to_memory = nn.Linear(cfg.bottleneck, cfg.memory_slots * cfg.hidden)
         self.attn = nn.MultiheadAttention(cfg.hidden, cfg.heads, dropout=cfg.dropout, batch_first=True)
-        self.norm = nn.LayerNorm(cfg.hidden)
 
-    def memory(self, z: torch.Tensor) -> torch.Tensor:
-        return self.to_memory(z).view(z.shape[0], self.cfg.memory_slots, self.cfg.hidden)  # (B, S, H), from z only
-
-    def readout(self, states: torch.Tensor, memory: torch.Tensor, past: torch.Tensor | None = None):
-        """Each state attends to every memory slot and to decoder states up to its own position."""
-        keys = torch.cat([memory, states if past is None else past], 1)  # (B, S + t, H)
-        mask = None
-        if past is None:  # all T states at once: forbid the future with a causal mask
-            T, S = states.shape[1], memory.shape[1]
-            mask = torch.ones(T, S + T, dtype=torch.bool, device=states.device).triu(S + 1)
-        a, weights = self.attn(states, keys, keys, attn_mask=mask, average_attn_weights=False)
-        return self.out(self.drop(self.norm(states + a))), weights  # (B, t, D), (B, heads, t, S + t)
+    def context(self, z: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Baseline context plus attention of position queries over the slots: (B, T, H), (B, heads, T, S)."""
+        ctx, _ = super().context(z, T)
+        memory = self.to_memory(z).view(z.shape[0], self.cfg.memory_slots, self.cfg.hidden)  # (B, S, H), from z only
+        queries = self.position.weight[None, :T].expand(z.shape[0], -1, -1)  # (B, T, H)
+        read, weights = self.attn(queries, memory, memory, average_attn_weights=False)  # (B, T, H)
+        return ctx + read, weights
 
 
 class Autoencoder(nn.Module):

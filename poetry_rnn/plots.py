@@ -78,14 +78,13 @@ def bottleneck_map(codes: dict[str, tuple], path: Path, top: int = 10) -> None:
     _save(fig, path)
 
 
-def attention_map(weights, memory_slots: int, path: Path) -> None:
-    """Attention of each head for one window: rows are decoder positions, columns memory slots then past positions."""
+def attention_map(weights, path: Path) -> None:
+    """Attention of each head for one window: rows are decoder positions, columns the memory slots made from z."""
     heads = weights.shape[0]
     fig, axes = plt.subplots(1, heads, figsize=(4 * heads, 4), squeeze=False)
     for h, ax in enumerate(axes[0]):
         im = ax.imshow(weights[h], aspect="auto", cmap="viridis", interpolation="nearest")
-        ax.axvline(memory_slots - 0.5, color="white", lw=1)  # memory slots left of the line, past states right
-        ax.set(title=f"head {h + 1}", xlabel="key (memory | positions)")
+        ax.set(title=f"head {h + 1}", xlabel="memory slot")
     axes[0][0].set_ylabel("decoder position")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     _save(fig, path)

@@ -52,8 +52,8 @@ def main() -> None:
             plots.bottleneck_map({n: (z.numpy(), test_c.poem) for n, z in codes.items()}, tmp / "bottleneck_map.png")
             attention = models["attention"]
             with torch.no_grad():
-                _, weights = attention.decoder(codes["attention"][:1])  # (1, heads, T, S + T), free running
-            plots.attention_map(weights[0].numpy(), attention.cfg.memory_slots, tmp / "attention.png")
+                _, weights = attention.decoder(codes["attention"][:1])  # (1, heads, T, S), free running
+            plots.attention_map(weights[0].numpy(), tmp / "attention.png")
             write_text(tmp / "samples.md", sample_reconstructions(models, test, vocab, glove.words, n=3, seed=p.seed))
         for name, stage in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
             log_test_scores(training_run_id(stage_dir(stage)), scores[name])
