@@ -104,6 +104,7 @@ class TrainParams(_Section):
     teacher_forcing: TeacherForcingParams = TeacherForcingParams()
     curriculum: list[CurriculumPhase] = []
     patience: int = Field(default=0, ge=0)  # 0: never stop early
+    seed: int = 42  # initial weights, batch order, dropout, sampling coins
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @model_validator(mode="after")
@@ -194,7 +195,7 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
 
     def training(attention: bool) -> dict[str, object]:
         model = p.model.model_dump(exclude=None if attention else {"heads"})
-        return flatten({"seed": p.seed, "model": model, "train": p.train.model_dump()})
+        return flatten({"model": model, "train": p.train.model_dump()})
 
     return {
         "download_glove": lambda: flatten({"glove": p.glove.model_dump()}),
@@ -202,6 +203,6 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
         "chunk": lambda: flatten({"seed": p.seed, "chunk": p.chunk.model_dump()}),
         "train_baseline": lambda: training(attention=False),
         "train_attention": lambda: training(attention=True),
-        "evaluate": lambda: training(attention=True),  # checks both checkpoints against these
+        "evaluate": lambda: {"seed": p.seed, **training(attention=True)},  # seed: PCA's fit and the samples
         "compare": lambda: {"models": "baseline,attention"},
     }[stage]()

@@ -34,7 +34,7 @@ def test_mistyped_key_is_refused_with_nearest_valid_name(tmp_path):
 
 
 def test_heads_must_divide_hidden(tmp_path):
-    with pytest.raises(PoetryRnnError, match=r"heads \(3\) must divide .*model.hidden \(256\)"):
+    with pytest.raises(PoetryRnnError, match=r"heads \(3\) must divide .*model.hidden \(128\)"):
         load_params(write_params(tmp_path, model__heads=3))
 
 
@@ -122,3 +122,20 @@ def test_missing_params_file_names_the_path(tmp_path):
 
 def test_flatten_gives_dotted_names():
     assert flatten({"model": {"heads": 4, "x": {"y": 1}}, "seed": 1}) == {"model.heads": 4, "model.x.y": 1, "seed": 1}
+
+
+def test_dvc_yaml_declares_every_param_each_stage_reads():
+    """A param a stage reads but dvc.yaml omits would not rerun the stage when changed (and the reverse
+    reruns it for nothing)."""
+    from poetry_rnn.params import stage_params
+
+    p = load_params(ROOT / "params.yaml")
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    all_params = set(flatten(p.model_dump()))
+    for name, stage in stages.items():
+        declared = stage.get("params", [])
+        read = set(stage_params(name, p)) & all_params  # compare logs a constant, not a param
+        covered = {key for key in read if any(key == d or key.startswith(f"{d}.") for d in declared)}
+        assert covered == read, f"{name}: dvc.yaml misses {sorted(read - covered)}"
+        unused = [d for d in declared if not any(key == d or key.startswith(f"{d}.") for key in read)]
+        assert not unused, f"{name}: dvc.yaml declares {unused}, which the stage does not read"

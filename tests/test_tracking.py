@@ -155,7 +155,9 @@ def test_stage_params_name_only_what_each_stage_reads(project):
 
     p = load_params()
     assert "model.heads" not in tracking.stage_params("train_baseline")
-    assert tracking.stage_params("train_attention") == tracking.stage_params("evaluate")
+    assert tracking.stage_params("evaluate") == {"seed": p.seed, **tracking.stage_params("train_attention")}
+    assert "seed" not in tracking.stage_params("train_baseline")  # train.seed: retrain on the same split
+    assert tracking.stage_params("train_baseline")["train.seed"] == p.train.seed
     assert tracking.stage_params("train_attention")["model.heads"] == p.model.heads
     assert tracking.stage_params("chunk") == {"seed": p.seed, "chunk.window": p.chunk.window,
                                              "chunk.stride": p.chunk.stride, "chunk.split": p.chunk.split}

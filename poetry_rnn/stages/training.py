@@ -26,7 +26,7 @@ def train_config(p: Params) -> TrainConfig:
         epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
         cosine_weight=t.loss.cosine_weight, word_weight=t.loss.word_weight, temperature=t.loss.temperature,
         tf_start=t.teacher_forcing.start, tf_end=t.teacher_forcing.end, tf_schedule=t.teacher_forcing.schedule,
-        curriculum=[(c.window, c.epochs) for c in t.curriculum], patience=t.patience, clip=t.clip, seed=p.seed,
+        curriculum=[(c.window, c.epochs) for c in t.curriculum], patience=t.patience, clip=t.clip, seed=t.seed,
     )
 
 
@@ -42,7 +42,7 @@ def run_training_stage(stage: str, attention: bool) -> None:
     if resume is None:
         shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another params' checkpoints
     with stage_run(stage, trained_with, run_id=resume.get("mlflow_run_id") if resume else None) as run:
-        torch.manual_seed(p.seed)
+        torch.manual_seed(p.train.seed)
         glove = load_glove(GLOVE)
         train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
         vocab = Vocab.from_chunks(glove.vectors, train_chunks, val_chunks)
