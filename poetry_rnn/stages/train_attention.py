@@ -6,7 +6,7 @@ from poetry_rnn.stages.training import run_training_stage
 
 @cli
 def main() -> None:
-    run_training_stage("train_attention", attention=True)
+    run_training_stage("attention")
 
 
 if __name__ == "__main__":

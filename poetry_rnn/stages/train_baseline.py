@@ -6,7 +6,7 @@ from poetry_rnn.stages.training import run_training_stage
 
 @cli
 def main() -> None:
-    run_training_stage("train_baseline", attention=False)
+    run_training_stage("baseline")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.glove import load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
-from poetry_rnn.paths import CHUNKS, GLOVE, stage_dir
+from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
 from poetry_rnn.tracking import finish_stage, registered_name, stage_run
 from poetry_rnn.train import TrainConfig, load_model, pick_device, resumable, train
 
@@ -30,10 +30,12 @@ def train_config(p: Params) -> TrainConfig:
     )
 
 
-def run_training_stage(stage: str, attention: bool) -> None:
-    """Train one architecture (resuming an interrupted run); log epochs, checkpoints and the model to MLflow."""
+def run_training_stage(architecture: str) -> None:
+    """Train one architecture, 'baseline' or 'attention' (resuming an interrupted run); log epochs,
+    checkpoints and the model to MLflow."""
     import mlflow
 
+    stage = ARCHITECTURES[architecture]
     p = load_params()
     trained_with = stage_params(stage, p)
     out = stage_dir(stage)
@@ -49,7 +51,7 @@ def run_training_stage(stage: str, attention: bool) -> None:
         cfg = AutoencoderConfig(
             input_dim=glove.dim, window=train_chunks.ids.shape[1], cell=p.model.cell, hidden=p.model.hidden,
             bottleneck=p.model.bottleneck, layers=p.model.layers, dropout=p.model.dropout,
-            feed_previous=p.model.feed_previous, heads=p.model.heads if attention else 0,
+            feed_previous=p.model.feed_previous, heads=p.model.heads if architecture == "attention" else 0,
         )
         model = Autoencoder(cfg)
         result = train(
@@ -63,7 +65,7 @@ def run_training_stage(stage: str, attention: bool) -> None:
         best = load_model(checkpoints / "best.pt")
         mlflow.pytorch.log_model(
             best, name="model", serialization_format="pickle",
-            registered_model_name=registered_name("attention" if attention else "baseline"),  # version -> this run
+            registered_model_name=registered_name(architecture),  # version -> this run
             input_example=np.zeros((1, cfg.window, cfg.input_dim), np.float32),
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
         )
