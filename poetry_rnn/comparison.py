@@ -37,19 +37,26 @@ def verdict(evaluation: dict) -> dict:
     return out
 
 
+def verdict_lines(evaluation: dict) -> list[str]:
+    """The verdict in words (markdown): each model against the best reference, then the winner."""
+    v = verdict(evaluation)
+    lines = []
+    for name in MODELS:
+        margins = [v[f"{name}_minus_best_reference.{k}"] for k in SCORES]
+        if all(m > 0 for m in margins):
+            lines.append(f"**{name}** beats the best reference (mean vector, PCA of the bottleneck's size) on both scores.")
+        else:
+            lines.append(f"**{name}** does NOT beat the best reference (margins: "
+                         + ", ".join(f"{k} {m:+.4f}" for k, m in zip(SCORES, margins)) + ").")
+    lines.append(f"Winner: **{v['winner']}** (by nearest-word accuracy, then test cosine).")
+    return lines
+
+
 def render_markdown(table: pd.DataFrame, evaluation: dict, samples: str = "") -> str:
     """The report: the table, a plain verdict on each model against the references, figures and samples."""
     shown = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v))
     lines = ["# Architecture comparison (test split, no teacher forcing)", "", shown.to_markdown(index=False), ""]
-    v = verdict(evaluation)
-    for name in MODELS:
-        margins = [v[f"{name}_minus_best_reference.{k}"] for k in SCORES]
-        if all(m > 0 for m in margins):
-            lines.append(f"- **{name}** beats the best reference (mean vector, PCA of the bottleneck's size) on both scores.")
-        else:
-            lines.append(f"- **{name}** does NOT beat the best reference (margins: "
-                         + ", ".join(f"{k} {m:+.4f}" for k, m in zip(SCORES, margins)) + ").")
-    lines.append(f"- Winner: **{v['winner']}** (by nearest-word accuracy, then test cosine).")
+    lines += [f"- {line}" for line in verdict_lines(evaluation)]
     lines += ["", "## Figures", ""]
     for title, png in FIGURES.items():
         lines += [f"### {title}", "", f"![{title}]({png})", ""]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from poetry_rnn import plots
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.comparison import FIGURES, comparison_table, render_markdown, verdict
+from poetry_rnn.comparison import FIGURES, comparison_table, render_markdown, verdict, verdict_lines
 from poetry_rnn.errors import cli
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, metrics_file, stage_dir
@@ -35,11 +35,9 @@ def main() -> None:
                              ["test_cosine", "nearest_word_accuracy"], out / "scores.png")
             plots.training_curves(histories, out / "training_curves.png")
             table.to_csv(out / "comparison.csv", index=False)
-            markdown = render_markdown(table, evaluation, samples)
-            (out / "comparison.md").write_text(markdown)
-            verdict_lines = [line[2:] for line in markdown.splitlines() if line.startswith("- ")]
+            (out / "comparison.md").write_text(render_markdown(table, evaluation, samples))
             figures = {title: out / png for title, png in FIGURES.items()}
-            (out / "report.html").write_text(render_html(table, verdict_lines, figures, samples))
+            (out / "report.html").write_text(render_html(table, verdict_lines(evaluation), figures, samples))
         outcome = verdict(evaluation)
         finish_stage(STAGE, outcome, [stage_dir(STAGE)])
         crown_champion(outcome["winner"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
