@@ -16,17 +16,19 @@ import numpy as np
 import torch
 
 from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.evaluate import model_reconstructor, score
+from poetry_rnn.evaluate import model_reconstructor, score_tokens
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import load_params
-from poetry_rnn.train import TrainConfig, masked_loss
+from poetry_rnn.train import masked_loss
+from poetry_rnn.words import Candidates
 
 
 def synthetic(n: int, window: int, dim: int, vocab_size: int = 5000) -> tuple[Windows, Vocab]:
     """Random windows over a random vocabulary: speed does not depend on what the vectors mean."""
     g = torch.Generator().manual_seed(0)
     vocab = Vocab(np.arange(vocab_size), torch.randn(vocab_size, dim, generator=g))
-    return Windows(torch.randint(0, vocab_size, (n, window), generator=g), torch.ones(n, window, dtype=torch.bool)), vocab
+    mask = torch.ones(n, window, dtype=torch.bool)
+    return Windows(torch.randint(0, vocab_size, (n, window), generator=g), mask, mask), vocab
 
 
 def real(n: int) -> tuple[Windows, Vocab]:
@@ -38,17 +40,17 @@ def real(n: int) -> tuple[Windows, Vocab]:
     chunks = load_chunks(CHUNKS, "train")
     vocab = Vocab.from_chunks(load_glove(GLOVE).vectors, chunks)
     w = Windows.from_chunks(chunks, vocab)
-    return Windows(w.ids[:n], w.mask[:n]), vocab
+    return Windows(w.ids[:n], w.mask[:n], w.score[:n]), vocab
 
 
 def train_tokens_per_second(model: Autoencoder, data: Windows, vocab: Vocab, batch: int, ratio: float, batches: int) -> float:
     """Tokens per second of full training steps at a teacher-forcing ratio (1.0: fused call; below: per-step loop)."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    cfg, coins = TrainConfig(), torch.Generator().manual_seed(0)
+    cfg, coins = load_params().train.loss, torch.Generator().manual_seed(0)
     it = data.batches(batch, torch.Generator().manual_seed(0))
     tokens, elapsed = 0, 0.0
     for i in range(batches + 2):  # the first two are warm-up
-        ids, mask = next(it)
+        ids, mask, _ = next(it)
         x = vocab.table[ids]
         start = time.perf_counter()
         y, _ = model.decoder(model.encode(x, mask), target=x, teacher_forcing=ratio, generator=coins)
@@ -73,6 +75,7 @@ def main() -> None:
     p = load_params()
     data, vocab = real(args.windows) if args.real else synthetic(args.windows, p.chunk.window, p.glove.dim)
     window, dim = data.ids.shape[1], vocab.table.shape[1]
+    candidates = Candidates(np.asarray(vocab.rows, np.int64), torch.nn.functional.normalize(vocab.table, dim=-1))
     print(f"{'synthetic' if not args.real else 'data/chunks'}: {len(data)} windows of {window} tokens, {dim}-d vectors, "
           f"cell {p.model.cell}, hidden {p.model.hidden}, bottleneck {p.model.bottleneck}, batch {p.train.batch_size}, "
           f"{args.threads} threads, torch {torch.__version__}")
@@ -88,7 +91,7 @@ def main() -> None:
             model = Autoencoder(cfg)
             tps = train_tokens_per_second(model, data, vocab, p.train.batch_size, ratio, args.batches)
             start = time.perf_counter()
-            score(model_reconstructor(model), data, vocab)  # free running: a per-step loop when fed its outputs
+            score_tokens(model_reconstructor(model), data, vocab, candidates)  # free running: a per-step loop when fed its outputs
             rows.append((label, tps, time.perf_counter() - start))
         loop = rows[-1][1]
         for label, tps, seconds in rows:

@@ -10,6 +10,7 @@ import numpy as np
 from poetry_rnn.errors import PoetryRnnError
 
 SPLITS = ("train", "val", "test")
+VOCABULARY = "vocabulary.npz"  # the training split's word types, beside the splits
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Chunks:
     ids: np.ndarray  # (N, W) int32, GloVe row ids
     mask: np.ndarray  # (N, W) bool, True on real tokens
     poem: np.ndarray  # (N,) int32, the poem each window comes from
+    score: np.ndarray  # (N, W) bool, True where the token is scored from this window: each poem token exactly once
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -32,22 +34,41 @@ def window_starts(length: int, window: int, stride: int) -> list[int]:
     return starts
 
 
+def scoring_window(length: int, starts: list[int], window: int) -> np.ndarray:
+    """For each token of a poem, the index of the window that scores it: the one where it sits farthest from
+    an edge (ties: the earlier window). Overlapping windows would otherwise count a token twice."""
+    depth = np.full(length, -1)
+    owner = np.zeros(length, np.int64)
+    for k, s in enumerate(starts):
+        pos = np.arange(s, min(s + window, length))
+        d = np.minimum(pos - s, s + window - 1 - pos)  # distance from the window's nearer edge
+        better = d > depth[pos]
+        depth[pos[better]], owner[pos[better]] = d[better], k
+    return owner
+
+
 def make_chunks(poems: list[np.ndarray], poem_ids: list[int], window: int, stride: int) -> Chunks:
     """Cut each poem into windows; a short tail is padded and masked, never dropped."""
-    rows, masks, owners = [], [], []
+    rows, masks, scored, owners = [], [], [], []
     for pid, tokens in zip(poem_ids, poems):
-        for s in window_starts(len(tokens), window, stride):
+        starts = window_starts(len(tokens), window, stride)
+        scorer = scoring_window(len(tokens), starts, window)
+        for k, s in enumerate(starts):
             piece = tokens[s : s + window]
             row = np.zeros(window, np.int32)
             row[: len(piece)] = piece
             m = np.zeros(window, bool)
             m[: len(piece)] = True
+            score = np.zeros(window, bool)
+            score[: len(piece)] = scorer[s : s + window] == k
             rows.append(row)
             masks.append(m)
+            scored.append(score)
             owners.append(pid)
     if not rows:
-        return Chunks(np.zeros((0, window), np.int32), np.zeros((0, window), bool), np.zeros(0, np.int32))
-    return Chunks(np.stack(rows), np.stack(masks), np.asarray(owners, np.int32))
+        empty = np.zeros((0, window), bool)
+        return Chunks(np.zeros((0, window), np.int32), empty, np.zeros(0, np.int32), empty)
+    return Chunks(np.stack(rows), np.stack(masks), np.asarray(owners, np.int32), np.stack(scored))
 
 
 def split_poems(poem_ids: list[int], fractions: tuple[float, float, float], seed: int) -> dict[str, list[int]]:
@@ -73,9 +94,9 @@ def split_poems(poem_ids: list[int], fractions: tuple[float, float, float], seed
 
 
 def save_chunks(chunks: Chunks, path: Path) -> None:
-    """Write one split as an uncompressed .npz (int32 ids, bool mask, poem ids)."""
+    """Write one split as an uncompressed .npz (int32 ids, bool masks, poem ids)."""
     with open(path, "wb") as f:
-        np.savez(f, ids=chunks.ids, mask=chunks.mask, poem=chunks.poem)
+        np.savez(f, ids=chunks.ids, mask=chunks.mask, poem=chunks.poem, score=chunks.score)
 
 
 def load_chunks(folder: Path, split: str) -> Chunks:
@@ -84,4 +105,29 @@ def load_chunks(folder: Path, split: str) -> Chunks:
     if not path.is_file():
         raise PoetryRnnError(f"{path} not found: run `dvc repro chunk` first")
     with np.load(path) as z:
-        return Chunks(z["ids"], z["mask"], z["poem"])
+        if "score" not in z:
+            raise PoetryRnnError(f"{path} was written by an older version of the chunk stage: run `dvc repro chunk`")
+        return Chunks(z["ids"], z["mask"], z["poem"], z["score"])
+
+
+def training_vocabulary(train: Chunks) -> tuple[np.ndarray, np.ndarray]:
+    """The training split's word types, commonest first (ties by GloVe row), and their counts, each token once:
+    the candidates of every nearest-word search, and the frequency ranks of content words and rank bands."""
+    rows, counts = np.unique(train.ids[train.score].astype(np.int64), return_counts=True)
+    order = np.lexsort((rows, -counts))
+    return rows[order], counts[order]
+
+
+def save_vocabulary(rows: np.ndarray, counts: np.ndarray, path: Path) -> None:
+    """Write the training vocabulary as an uncompressed .npz."""
+    with open(path, "wb") as f:
+        np.savez(f, rows=rows, counts=counts)
+
+
+def load_vocabulary(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read what save_vocabulary wrote: GloVe rows, commonest first, and their training counts."""
+    path = Path(folder) / VOCABULARY
+    if not path.is_file():
+        raise PoetryRnnError(f"{path} not found: run `dvc repro chunk` first")
+    with np.load(path) as z:
+        return z["rows"], z["counts"]

@@ -3,7 +3,6 @@ with a registered model."""
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -14,34 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from poetry_rnn import tracking
-from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.errors import PoetryRnnError, entry_point
 from poetry_rnn.paths import ARCHITECTURES, GLOVE
 
 MODELS = tuple(tracking.registered_name(m) for m in reversed(ARCHITECTURES))  # attention first
 RUN_PARAMS = ("model.heads", "model.cell", "model.bottleneck")
-RUN_METRICS = ("test_cosine", "nearest_word_accuracy", "best_val_cosine")
-
-
-class Failure(click.ClickException):
-    """A PoetryRnnError as the stages report it: one line `error: …`, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
-
-
-def friendly(command):
-    """Turn PoetryRnnError into one clear line instead of a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except PoetryRnnError as err:
-            raise Failure(str(err)) from None
-
-    return wrapper
+RUN_METRICS = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", "best_val_cosine")
 
 
 def require_store() -> str:
@@ -62,7 +39,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--port", default=5000, show_default=True, help="port on 127.0.0.1")
-@friendly
+@entry_point
 def ui(port: int) -> None:
     """The MLflow UI on 127.0.0.1 over the project's store."""
     uri = require_store()
@@ -91,7 +68,7 @@ def run_row(run) -> list[str]:
 @main.command()
 @click.option("-n", "--limit", default=20, show_default=True, help="how many runs, newest first")
 @click.option("--stage", default=None, help="only runs of this stage, e.g. train_attention")
-@friendly
+@entry_point
 def runs(limit: int, stage: str | None) -> None:
     """Recent runs with their key params and scores, as a table."""
     import mlflow
@@ -139,24 +116,6 @@ def load_registered(model: str | None, alias: str):
         raise PoetryRnnError(f"cannot load models:/{model}@{alias} from {uri}: {err.message}") from None
 
 
-def nearest_glove_words(vectors, glove, block: int = 50_000) -> tuple[list[str], list[float]]:
-    """The nearest GloVe word (cosine) to each of (n, D) vectors, over the whole vocabulary, in blocks of rows
-    so a 400k-word matrix is never copied whole."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    unit = F.normalize(vectors, dim=-1)
-    best = torch.full((len(unit),), -2.0)
-    index = torch.zeros(len(unit), dtype=torch.long)
-    for start in range(0, len(glove.words), block):
-        rows = torch.from_numpy(np.array(glove.vectors[start : start + block], dtype=np.float32))  # a copy: writable
-        value, i = (unit @ F.normalize(rows, dim=-1).T).max(-1)
-        better = value > best
-        best[better], index[better] = value[better], i[better] + start
-    return [glove.words[int(i)] for i in index], best.tolist()
-
-
 def known_tokens(text: str, glove) -> tuple[list[str], list[str]]:
     """The text's tokens that GloVe knows, and those it does not."""
     from poetry_rnn.tokenize import tokenize
@@ -171,13 +130,15 @@ def known_tokens(text: str, glove) -> tuple[list[str], list[str]]:
 @click.option("--alias", default="champion", show_default=True)
 @click.option("--glove", "glove_dir", default=str(GLOVE), show_default=True, type=click.Path(path_type=Path),
               help="the GloVe folder the stages wrote")
-@friendly
+@entry_point
 def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> None:
-    """Encode and decode TEXT with a registered model; print each word beside the nearest word of its reconstruction."""
+    """Encode and decode TEXT with a registered model; print each word beside the nearest word of its reconstruction,
+    searched among the model's training vocabulary (the candidates the evaluation searches)."""
     import torch
     import torch.nn.functional as F
 
     from poetry_rnn.glove import load_glove
+    from poetry_rnn.words import Candidates
 
     glove = load_glove(glove_dir)
     words, unknown = known_tokens(text, glove)
@@ -190,12 +151,19 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
         click.echo(f"kept the first {net.cfg.window} of {len(words)} words (the model's window)", err=True)
         words = words[: net.cfg.window]
     x = torch.from_numpy(glove.vectors[[glove.index[w] for w in words]].astype("float32"))[None]
+    rows = net.vocab.numpy()
+    if not len(rows):
+        raise PoetryRnnError(f"models:/{name}@{alias} carries no training vocabulary (an older version registered it): "
+                             "retrain it with `dvc repro`")
+    if rows.max() >= len(glove.words):
+        raise PoetryRnnError(f"models:/{name}@{alias} was trained with other GloVe vectors than {glove_dir} "
+                             f"({len(glove.words)} words): point --glove at the folder it was trained with")
     with torch.no_grad():
         y = net(x)[0]
-    nearest, _ = nearest_glove_words(y, glove)
+    nearest = [glove.words[int(r)] for r in Candidates.from_rows(rows, glove.vectors).nearest(y)]
     cosine = F.cosine_similarity(x[0], y, dim=-1).tolist()
     table = Table(title=f"models:/{name}@{alias}: {len(words)} words through a {net.cfg.bottleneck}-number bottleneck")
-    for column in ("position", "original", "reconstruction (nearest word)", "cosine"):
+    for column in ("position", "original", "reconstruction (nearest training word)", "cosine"):
         table.add_column(column, justify="right" if column in ("position", "cosine") else "left")
     for t, (word, rebuilt, cos) in enumerate(zip(words, nearest, cosine), 1):
         table.add_row(str(t), word, rebuilt, f"{cos:.3f}")

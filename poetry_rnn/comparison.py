@@ -1,4 +1,5 @@
-"""The architecture comparison: one table of models and references, and a plain verdict."""
+"""The architecture comparison: one table of models and references with intervals, verdicts read from the
+intervals of the differences, and the champion picked on validation scores."""
 
 from __future__ import annotations
 
@@ -7,66 +8,146 @@ import pandas as pd
 from poetry_rnn.paths import ARCHITECTURES
 
 MODELS = tuple(ARCHITECTURES)  # baseline, attention
-SCORES = ("test_cosine", "nearest_word_accuracy")
+SCORES = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine")  # the report leads with the first
+LABELS = {"content_word_accuracy": "content-word accuracy", "nearest_word_accuracy": "nearest-word accuracy",
+          "test_cosine": "test cosine"}
+CHAMPION_BASIS = ("val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine")
 
 
 def comparison_table(evaluation: dict, training: dict[str, dict]) -> pd.DataFrame:
-    """One row per model and reference: test scores, size and training cost."""
+    """One row per model and reference: each score with its interval (columns <score>, _lo, _hi), size and cost."""
     rows = []
-    for name in MODELS:
-        t = training[name]
-        rows.append({"model": name, **{k: evaluation[name][k] for k in SCORES}, "parameters": t["parameters"],
-                     "train_seconds": t["train_seconds"], "epochs": t["epochs"], "best_epoch": t["best_epoch"]})
-    for name, ref in evaluation["reference"].items():
-        rows.append({"model": f"reference: {name}", **{k: ref[k] for k in SCORES}})
+    named = [(name, evaluation[name]) for name in MODELS] + [(f"reference: {n}", r) for n, r in evaluation["reference"].items()]
+    for name, result in named:
+        row = {"model": name}
+        for key in SCORES:
+            row[key] = result[key]
+            row[f"{key}_lo"], row[f"{key}_hi"] = result["ci"][key]
+        if name in MODELS:
+            t = training[name]
+            row |= {"parameters": t["parameters"], "train_seconds": t["train_seconds"], "epochs": t["epochs"],
+                    "best_epoch": t["best_epoch"], **evaluation[name]["validation"]}
+        rows.append(row)
     table = pd.DataFrame(rows)
     for col in ("parameters", "epochs", "best_epoch"):
         table[col] = table[col].astype("Int64")  # blank, not NaN, for the references
     return table
 
 
-def verdict(evaluation: dict) -> dict:
-    """Margins that say whether each model learned more than the best trivial reference."""
-    out: dict[str, object] = {}
+def _value(key: str, v) -> str:
+    """A score as the report prints it: accuracies in percent, cosines to four places."""
+    if v is None or pd.isna(v):
+        return "n/a"
+    return f"{100 * v:.2f}%" if "accuracy" in key else f"{v:.4f}"
+
+
+def _signed(key: str, d) -> str:
+    """A difference: accuracies in percentage points, cosines to four places."""
+    if d is None or pd.isna(d):
+        return "n/a"
+    return f"{100 * d:+.2f} pt" if "accuracy" in key else f"{d:+.4f}"
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as text: each score as `value [lo, hi]`, blanks where a reference has no such column."""
+    out = pd.DataFrame({"model": table["model"]})
     for key in SCORES:
-        best_ref = max(ref[key] for ref in evaluation["reference"].values())
-        for name in MODELS:
-            out[f"{name}_minus_best_reference.{key}"] = round(evaluation[name][key] - best_ref, 6)
-        out[f"attention_minus_baseline.{key}"] = round(evaluation["attention"][key] - evaluation["baseline"][key], 6)
-    out["winner"] = max(MODELS, key=lambda n: (evaluation[n]["nearest_word_accuracy"], evaluation[n]["test_cosine"]))
+        out[f"{LABELS[key]} [95% CI]"] = [
+            f"{_value(key, v)} [{_value(key, lo)}, {_value(key, hi)}]"
+            for v, lo, hi in zip(table[key], table[f"{key}_lo"], table[f"{key}_hi"])]
+    for col in ("parameters", "train_seconds", "epochs", "best_epoch", *CHAMPION_BASIS):
+        out[col] = ["" if pd.isna(v) else _value(col, v) if col.startswith("val_") else str(v) for v in table[col]]
     return out
 
 
+def judge(ci: list) -> str:
+    """What an interval of a difference a - b says: 'beats' only when it lies above zero."""
+    lo, hi = ci
+    if lo is None:
+        return "undefined"
+    return "beats" if lo > 0 else "is beaten by" if hi < 0 else "no detectable difference"
+
+
+def best_reference(evaluation: dict, key: str) -> str:
+    """The reference with the better score on `key`."""
+    refs = evaluation["reference"]
+    return max(refs, key=lambda n: -1.0 if refs[n][key] is None else refs[n][key])
+
+
+def champion(evaluation: dict) -> str:
+    """The model with the better validation scores, compared in CHAMPION_BASIS order: test scores never pick it."""
+    return max(MODELS, key=lambda n: tuple(evaluation[n]["validation"][k] or 0.0 for k in CHAMPION_BASIS))
+
+
+def verdict(evaluation: dict) -> dict:
+    """Per score: attention against baseline, and each model against the best reference, as words and margins."""
+    out: dict[str, dict] = {"verdict": {}, "difference": {}}
+    for key in SCORES:
+        pairs = [("attention", "baseline")] + [(m, best_reference(evaluation, key)) for m in MODELS]
+        for a, b in pairs:
+            d = evaluation["differences"][f"{a}_vs_{b}"][key]
+            name = f"{a}_vs_{b}" if b in MODELS else f"{a}_vs_best_reference"
+            out["verdict"].setdefault(name, {})[key] = judge(d["ci"])
+            out["difference"].setdefault(name, {})[key] = d["mean"]
+    return {"champion": champion(evaluation), "champion_basis": "validation: " + ", then ".join(CHAMPION_BASIS), **out}
+
+
 def verdict_lines(evaluation: dict) -> list[str]:
-    """The verdict in words (markdown): each model against the best reference, then the winner."""
-    v = verdict(evaluation)
+    """The verdicts in words, lead score first, each read from the 95% interval of a paired difference."""
     lines = []
-    for name in MODELS:
-        margins = [v[f"{name}_minus_best_reference.{k}"] for k in SCORES]
-        if all(m > 0 for m in margins):
-            lines.append(f"**{name}** beats the best reference (mean vector, PCA of the bottleneck's size) on both scores.")
-        else:
-            lines.append(f"**{name}** does NOT beat the best reference (margins: "
-                         + ", ".join(f"{k} {m:+.4f}" for k, m in zip(SCORES, margins)) + ").")
-    lines.append(f"Winner: **{v['winner']}** (by nearest-word accuracy, then test cosine).")
+    for key in SCORES:
+        for a, b in [("attention", "baseline")] + [(m, best_reference(evaluation, key)) for m in MODELS]:
+            d = evaluation["differences"][f"{a}_vs_{b}"][key]
+            lo, hi = d["ci"]
+            word = judge(d["ci"])
+            said = {"beats": f"{a} beats {b}", "is beaten by": f"{a} is beaten by {b}"}.get(word, word)
+            ref = " (the best reference)" if b not in MODELS else ""
+            lines.append(f"{LABELS[key]}: {a} − {b}{ref} = {_signed(key, d['mean'])}, "
+                         f"95% CI [{_signed(key, lo)}, {_signed(key, hi)}]: {said}.")
+    win = champion(evaluation)
+    basis = ", ".join(f"{k} {_value(k, evaluation[win]['validation'][k])}" for k in CHAMPION_BASIS)
+    lines.append(f"Champion (the registry alias \"champion\"): {win}, on validation scores ({basis}); "
+                 "test scores are only reported.")
     return lines
 
 
-def render_markdown(table: pd.DataFrame, evaluation: dict, samples: str = "") -> str:
-    """The report: the table, a plain verdict on each model against the references, figures and samples."""
-    shown = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v))
-    lines = ["# Architecture comparison (test split, no teacher forcing)", "", shown.to_markdown(index=False), ""]
+def samples_markdown(samples: list[dict]) -> str:
+    """Sample reconstructions as markdown tables: position, the original words, each model's words."""
+    parts = []
+    for sample in samples:
+        columns = sample["columns"]
+        rows = [f"| {t + 1} | " + " | ".join(f"`{c[t]}`" for c in columns.values()) + " |"
+                for t in range(len(columns["original"]))]
+        header = "| position | " + " | ".join(columns) + " |"
+        parts.append("\n".join([f"### Test window {sample['window']}", "", header, "|" + "---|" * (len(columns) + 1),
+                                *rows, ""]))
+    return "\n".join(parts)
+
+
+def bootstrap_note(evaluation: dict) -> str:
+    """How the intervals were made."""
+    b = evaluation["bootstrap"]
+    return (f"Intervals: {100 * b['level']:.0f}% paired bootstrap over the {b['poems']} test poems ({b['resamples']} "
+            f"resamples, seed {b['seed']}). Every test token is scored once; nearest words are searched among the "
+            f"{evaluation['vocabulary']} word types of the training split.")
+
+
+def render_markdown(table: pd.DataFrame, evaluation: dict, samples: list[dict]) -> str:
+    """The report: the table with intervals, the verdicts, figures and samples."""
+    lines = ["# Architecture comparison (test poems, each token once, no teacher forcing)", "",
+             shown_table(table).to_markdown(index=False), "", bootstrap_note(evaluation), "", "## Verdicts", ""]
     lines += [f"- {line}" for line in verdict_lines(evaluation)]
     lines += ["", "## Figures", ""]
     for title, png in FIGURES.items():
         lines += [f"### {title}", "", f"![{title}]({png})", ""]
     if samples:
-        lines += ["## Sample reconstructions (nearest corpus word of each reconstructed vector)", "", samples]
+        lines += ["## Sample reconstructions (nearest training word of each reconstructed vector)", "",
+                  samples_markdown(samples)]
     return "\n".join(lines) + "\n"
 
 
 FIGURES = {
-    "Test scores": "scores.png",
+    "Test scores with 95% intervals": "scores.png",
     "Training curves": "training_curves.png",
     "Cosine by position": "cosine_by_position.png",
     "Bottleneck map": "bottleneck_map.png",

@@ -12,7 +12,8 @@ from poetry_rnn.chunking import Chunks
 
 @dataclass
 class Vocab:
-    """The GloVe rows the corpus uses, as one (V, D) float32 table; row i is GloVe row rows[i]."""
+    """The GloVe rows the windows use, as one (V, D) float32 table; row i is GloVe row rows[i]. It holds the
+    input vectors only: nearest-word searches use words.Candidates."""
 
     rows: np.ndarray  # (V,) int64, sorted GloVe row ids
     table: torch.Tensor  # (V, D) float32
@@ -28,24 +29,34 @@ class Vocab:
         idx = np.searchsorted(self.rows, ids).clip(0, len(self.rows) - 1)
         return torch.from_numpy(idx.astype(np.int64))
 
+    def glove_rows(self, idx: torch.Tensor) -> torch.Tensor:
+        """Compact indices -> GloVe row ids."""
+        return torch.from_numpy(self.rows)[idx.cpu()]
+
 
 @dataclass
 class Windows:
-    """One split's windows: compact ids (N, T) and mask (N, T)."""
+    """One split's windows: compact ids (N, T), mask (N, T), and which tokens are scored from each window."""
 
     ids: torch.Tensor  # (N, T) int64 into Vocab.table
-    mask: torch.Tensor  # (N, T) bool
+    mask: torch.Tensor  # (N, T) bool, real tokens
+    score: torch.Tensor  # (N, T) bool, each token of the split's poems exactly once
 
     @classmethod
     def from_chunks(cls, chunks: Chunks, vocab: Vocab) -> Windows:
-        return cls(vocab.index(chunks.ids), torch.from_numpy(chunks.mask.copy()))
+        return cls(vocab.index(chunks.ids), torch.from_numpy(chunks.mask.copy()), torch.from_numpy(chunks.score.copy()))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None):
-        """Yield (ids, mask) batches; shuffled when a generator is given."""
+        """Yield (ids, mask, score) batches; shuffled when a generator is given."""
         order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
         for i in range(0, len(self), batch_size):
             j = order[i : i + batch_size]
-            yield self.ids[j], self.mask[j]
+            yield self.ids[j], self.mask[j], self.score[j]
+
+    def mean_vector(self, vocab: Vocab) -> torch.Tensor:
+        """The mean vector of the split's tokens, each once, from token counts: no (tokens, D) array is built."""
+        counts = torch.bincount(self.ids[self.score], minlength=len(vocab.rows)).double()  # (V,)
+        return (counts @ vocab.table.double() / counts.sum()).float()  # (D,)

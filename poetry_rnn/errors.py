@@ -11,13 +11,14 @@ class PoetryRnnError(Exception):
     """Bad input or a failed precondition: the message says what, where and what to do."""
 
 
-def cli(main: Callable[[], None]) -> Callable[[], None]:
-    """Run a stage's main(): a PoetryRnnError prints one line to stderr and exits 2, no traceback."""
+def entry_point(main: Callable) -> Callable:
+    """Run a stage's main() or a command: a PoetryRnnError prints one line `error: …` to stderr and exits 2,
+    Ctrl-C exits 130, no traceback either way."""
 
     @functools.wraps(main)
-    def wrapper() -> None:
+    def wrapper(*args, **kwargs):
         try:
-            main()
+            return main(*args, **kwargs)
         except PoetryRnnError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)

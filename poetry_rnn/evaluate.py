@@ -1,7 +1,9 @@
-"""Scores on held-out windows: token cosine and nearest-word accuracy, for models and trivial references."""
+"""Scores on held-out poems, each token once: token cosine, and nearest-word accuracy overall, on content words
+and by frequency band; paired bootstrap intervals over poems; for models and trivial references alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -9,44 +11,132 @@ import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
 
+from poetry_rnn.chunking import Chunks
+from poetry_rnn.comparison import SCORES
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.model import Autoencoder
+from poetry_rnn.words import RANK_BANDS, Candidates, content_words, rank_band
 
 # Maps a batch of input vectors (B, T, D) and its mask (B, T) to reconstructions (B, T, D).
 Reconstructor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
+RESAMPLES, LEVEL = 1000, 0.95
 
-def nearest_ids(vectors: torch.Tensor, unit: torch.Tensor, rows: int = 2048) -> torch.Tensor:
-    """Index of the nearest (cosine) row of `unit` (V, D), unit-normalised, for each of (n, D) vectors;
-    in blocks, so n x V similarities never sit in memory at once."""
-    vectors = F.normalize(vectors, dim=-1)
-    return torch.cat([(vectors[i : i + rows] @ unit.T).argmax(-1) for i in range(0, len(vectors), rows)])
+
+@dataclass
+class Tokens:
+    """What is known of each scored token before any model runs, in scoring order (windows in order, then
+    positions)."""
+
+    poem: np.ndarray  # (n,) the token's poem, as an index 0..P-1 over the split's poems
+    content: np.ndarray  # (n,) bool: not punctuation, not among the commonest training types
+    band: np.ndarray  # (n,) index into RANK_BANDS
+
+
+def scored_tokens(chunks: Chunks, candidates: Candidates, words: list[str]) -> Tokens:
+    """The split's tokens, each once, with their poem, content flag and frequency band."""
+    rows = chunks.ids[chunks.score].astype(np.int64)
+    poem = np.repeat(chunks.poem, chunks.score.sum(1))  # row-major order, like ids[score]
+    ranks = candidates.rank(rows)
+    return Tokens(np.unique(poem, return_inverse=True)[1], content_words(rows, ranks, words), rank_band(ranks))
+
+
+@dataclass
+class TokenScores:
+    """One reconstructor's result on each scored token, in the order of Tokens."""
+
+    cosine: np.ndarray  # (n,) float64
+    hit: np.ndarray  # (n,) bool: the nearest candidate word of the reconstruction is the original word
+    cosine_by_position: list[float]  # mean cosine at each window position, over every window (overlaps too)
 
 
 @torch.no_grad()
-def score(reconstruct: Reconstructor, data: Windows, vocab: Vocab, batch_size: int = 256) -> dict:
-    """Mean and median token cosine, cosine by position and nearest-word accuracy over real tokens."""
-    unit = F.normalize(vocab.table, dim=-1)  # (V, D)
+def score_tokens(reconstruct: Reconstructor, data: Windows, vocab: Vocab, candidates: Candidates,
+                 batch_size: int = 256) -> TokenScores:
+    """Reconstruct every window; score each token once, from the window where it sits farthest from an edge."""
     T = data.ids.shape[1]
-    cos_all, hits = [], 0
+    cosines, hits = [], []
     pos_sum, pos_n = torch.zeros(T, dtype=torch.float64), torch.zeros(T, dtype=torch.float64)
-    for ids, mask in data.batches(batch_size):
+    for ids, mask, score in data.batches(batch_size):
         x = vocab.table[ids]  # (B, T, D)
         y = reconstruct(x, mask)  # (B, T, D)
         cos = F.cosine_similarity(y, x, dim=-1, eps=1e-8) * mask  # (B, T), 0 on padding
         pos_sum += cos.sum(0).double()
         pos_n += mask.sum(0).double()
-        cos_all.append(cos[mask])
-        hits += int((nearest_ids(y[mask], unit) == ids[mask]).sum())
-    cos_all = torch.cat(cos_all)
+        cosines.append(cos[score].double())
+        hits.append(candidates.nearest(y[score]) == vocab.glove_rows(ids[score]))
     by_position = (pos_sum / pos_n.clamp(min=1)).tolist()
+    return TokenScores(torch.cat(cosines).numpy(), torch.cat(hits).numpy(), [round(c, 6) for c in by_position])
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if len(values) else None
+
+
+def summarize(s: TokenScores, tokens: Tokens) -> dict:
+    """The scores of one reconstructor: each a mean over tokens, content words and frequency bands apart."""
     return {
-        "test_cosine": float(cos_all.mean()),
-        "test_cosine_median": float(cos_all.median()),
-        "nearest_word_accuracy": hits / len(cos_all),
-        "tokens": len(cos_all),
-        "cosine_by_position": [round(c, 6) for c in by_position],
+        "content_word_accuracy": _mean(s.hit[tokens.content]),
+        "nearest_word_accuracy": _mean(s.hit),
+        "test_cosine": _mean(s.cosine),
+        "test_cosine_median": float(np.median(s.cosine)),
+        "accuracy_by_rank": {band: _mean(s.hit[tokens.band == i]) for i, band in enumerate(RANK_BANDS)},
+        "tokens": len(s.hit),
+        "content_tokens": int(tokens.content.sum()),
+        "tokens_by_rank": {band: int((tokens.band == i).sum()) for i, band in enumerate(RANK_BANDS)},
+        "cosine_by_position": s.cosine_by_position,
     }
+
+
+def _poem_sums(s: TokenScores, tokens: Tokens, poems: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per poem, the numerator and denominator of each score: every score is a ratio of sums over tokens."""
+
+    def per_poem(values):
+        return np.bincount(tokens.poem, weights=values.astype(np.float64), minlength=poems)
+
+    everyone = np.ones(len(s.hit))
+    return {
+        "content_word_accuracy": (per_poem(s.hit & tokens.content), per_poem(tokens.content)),
+        "nearest_word_accuracy": (per_poem(s.hit), per_poem(everyone)),
+        "test_cosine": (per_poem(s.cosine), per_poem(everyone)),
+    }
+
+
+def _number(value: float) -> float | None:
+    """A float for JSON, None where a score is undefined (no content token at all)."""
+    return None if np.isnan(value) else float(value)
+
+
+def _interval(samples: np.ndarray) -> list[float | None]:
+    """The central LEVEL percentile interval of bootstrap samples (resamples with no content token left out)."""
+    if np.isnan(samples).all():
+        return [None, None]
+    tail = 100 * (1 - LEVEL) / 2
+    return [float(v) for v in np.nanpercentile(samples, [tail, 100 - tail])]
+
+
+def bootstrap(scores: dict[str, TokenScores], tokens: Tokens, pairs: list[tuple[str, str]],
+              seed: int, resamples: int = RESAMPLES) -> tuple[dict, dict]:
+    """A paired bootstrap over poems: every reconstructor is scored on the same resampled poems, so the
+    interval of a difference carries only the uncertainty of which poems happen to be in the split.
+    Returns ({name: {score: [lo, hi]}}, {"a_vs_b": {score: {"mean": a - b, "ci": [lo, hi]}}})."""
+    poems = int(tokens.poem.max()) + 1
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(poems, np.full(poems, 1 / poems), size=resamples).astype(np.float64)  # (R, P)
+    point, samples = {}, {}
+    for name, s in scores.items():
+        point[name], samples[name] = {}, {}
+        for key, (num, den) in _poem_sums(s, tokens, poems).items():
+            point[name][key] = num.sum() / den.sum() if den.sum() else np.nan
+            with np.errstate(invalid="ignore", divide="ignore"):
+                samples[name][key] = (weights @ num) / (weights @ den)  # (R,)
+    ci = {name: {key: _interval(v) for key, v in samples[name].items()} for name in scores}
+    differences = {
+        f"{a}_vs_{b}": {key: {"mean": _number(point[a][key] - point[b][key]), "ci": _interval(samples[a][key] - samples[b][key])}
+                        for key in SCORES}
+        for a, b in pairs
+    }
+    return ci, differences
 
 
 def model_reconstructor(model: Autoencoder, device: torch.device = torch.device("cpu")) -> Reconstructor:
@@ -57,7 +147,7 @@ def model_reconstructor(model: Autoencoder, device: torch.device = torch.device(
 
 def mean_vector_reconstructor(train: Windows, vocab: Vocab) -> Reconstructor:
     """Reference: predict the mean training token vector at every position."""
-    mean = vocab.table[train.ids[train.mask]].mean(0)  # (D,)
+    mean = train.mean_vector(vocab)  # (D,)
     return lambda x, mask: mean.expand_as(x)
 
 
@@ -83,7 +173,7 @@ def pca_reconstructor(
 def encode_all(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int = 256) -> torch.Tensor:
     """Bottleneck vectors of every window, (N, Z)."""
     model.eval()
-    return torch.cat([model.encode(vocab.table[ids], mask) for ids, mask in data.batches(batch_size)])
+    return torch.cat([model.encode(vocab.table[ids], mask) for ids, mask, _ in data.batches(batch_size)])
 
 
 def bottleneck_stats(z: torch.Tensor) -> dict:
@@ -99,25 +189,16 @@ def bottleneck_stats(z: torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def nearest_words(vectors: torch.Tensor, vocab: Vocab, words: list[str]) -> list[str]:
-    """The corpus word whose vector is nearest (by cosine) to each of (n, D) vectors."""
-    idx = nearest_ids(vectors, F.normalize(vocab.table, dim=-1))
-    return [words[int(vocab.rows[i])] for i in idx]
-
-
-@torch.no_grad()
-def sample_reconstructions(models: dict[str, Autoencoder], data: Windows, vocab: Vocab, words: list[str],
-                           n: int = 3, seed: int = 0) -> str:
-    """Markdown: for n test windows, the original words beside the nearest words of each reconstruction."""
+def sample_reconstructions(models: dict[str, Reconstructor], data: Windows, vocab: Vocab, candidates: Candidates,
+                           words: list[str], n: int = 3, seed: int = 0) -> list[dict]:
+    """For n test windows: the original words, and the nearest candidate word of each model's reconstruction."""
     pick = np.random.default_rng(seed).choice(len(data), size=min(n, len(data)), replace=False)
-    parts = []
+    samples = []
     for i in sorted(pick.tolist()):
         ids, mask = data.ids[i : i + 1], data.mask[i : i + 1]
         x = vocab.table[ids]
-        columns = {"original": nearest_words(x[mask], vocab, words)}
-        for name, model in models.items():
-            columns[name] = nearest_words(model.eval()(x, mask)[mask], vocab, words)
-        header = "| position | " + " | ".join(columns) + " |"
-        rows = [f"| {t + 1} | " + " | ".join(f"`{c[t]}`" for c in columns.values()) + " |" for t in range(int(mask.sum()))]
-        parts.append("\n".join([f"### Test window {i}", "", header, "|" + "---|" * (len(columns) + 1), *rows, ""]))
-    return "\n".join(parts)
+        columns = {"original": [words[int(r)] for r in vocab.glove_rows(ids[mask])]}
+        for name, reconstruct in models.items():
+            columns[name] = [words[int(r)] for r in candidates.nearest(reconstruct(x, mask)[mask])]
+        samples.append({"window": i, "columns": columns})
+    return samples

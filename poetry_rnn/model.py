@@ -29,6 +29,7 @@ class AutoencoderConfig:
     heads: int = 0  # 0: baseline decoder; > 0: attention decoder with this many heads
     memory_slots: int = 8  # attention keys derived from z
     feed_previous: bool = True  # decoder input at t includes the vector for t-1
+    vocab_size: int = 0  # words of the training vocabulary the model carries (its nearest-word candidates)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -154,6 +155,9 @@ class Autoencoder(nn.Module):
         # ~0.65 cosine): encoder and decoder work on centred vectors, where the words differ, and the
         # decoder only has to learn the departure from the mean.
         self.register_buffer("offset", torch.zeros(cfg.input_dim))
+        # GloVe rows of the training vocabulary, commonest first: the words a reconstruction is read back as
+        # (words.Candidates), carried so that a registered model needs no other file to say which.
+        self.register_buffer("vocab", torch.zeros(cfg.vocab_size, dtype=torch.long))
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T, D) vectors -> (B, Z) bottleneck."""

@@ -69,6 +69,9 @@ class ModelParams(_Section):
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     feed_previous: bool = True  # decoder input includes the vector of the step before
     heads: int = Field(gt=0)
+    # The baseline's hidden size when it should differ from model.hidden: a baseline with as many
+    # parameters as the attention model tells attention from size.
+    baseline_hidden: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> ModelParams:
@@ -194,7 +197,7 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
     dvc.yaml declares the same keys under each stage's `params:`."""
 
     def training(attention: bool) -> dict[str, object]:
-        model = p.model.model_dump(exclude=None if attention else {"heads"})
+        model = p.model.model_dump(exclude={"baseline_hidden"} if attention else {"heads"})
         return flatten({"model": model, "train": p.train.model_dump()})
 
     return {
@@ -203,6 +206,7 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
         "chunk": lambda: flatten({"seed": p.seed, "chunk": p.chunk.model_dump()}),
         "train_baseline": lambda: training(attention=False),
         "train_attention": lambda: training(attention=True),
-        "evaluate": lambda: {"seed": p.seed, **training(attention=True)},  # seed: PCA's fit and the samples
+        # seed: PCA's fit, the bootstrap and the samples; model and train: checked against each checkpoint
+        "evaluate": lambda: flatten({"seed": p.seed, "model": p.model.model_dump(), "train": p.train.model_dump()}),
         "compare": lambda: {"models": "baseline,attention"},
     }[stage]()

@@ -45,15 +45,20 @@ def training_curves(histories: dict[str, list[dict]], path: Path) -> None:
     _save(fig, path)
 
 
-def score_bars(scores: dict[str, dict[str, float]], keys: list[str], path: Path) -> None:
-    """Grouped bars: each model and reference on each score."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4))
-    for ax, key in zip(axes if len(keys) > 1 else [axes], keys):
-        names = list(scores)
-        values = [scores[n][key] for n in names]
-        bars = ax.bar(names, values, color=["C0" if not n.startswith("reference") else "C7" for n in names])
-        ax.bar_label(bars, fmt="%.3f")
-        ax.set(title=key, ylim=(min(0, min(values)), max(values) * 1.15 or 1))
+def score_bars(table, keys: list[str], path: Path) -> None:
+    """Grouped bars: each model and reference on each score, with its interval (columns <key>_lo, <key>_hi)."""
+    import numpy as np
+
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        names = list(table.index)
+        values = table[key].astype(float).fillna(0).to_numpy()
+        errors = np.abs(np.stack([table[f"{key}_lo"], table[f"{key}_hi"]]).astype(float) - values)
+        colors = ["C0" if not n.startswith("reference") else "C7" for n in names]
+        bars = ax.bar(names, values, yerr=np.nan_to_num(errors), capsize=4, color=colors)
+        ax.bar_label(bars, fmt="%.4f", padding=2)
+        top = np.nanmax(np.append(table[f"{key}_hi"].astype(float).to_numpy(), values))
+        ax.set(title=f"{key} (95% CI)", ylim=(min(0, values.min()), top * 1.2 or 1))
         plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     _save(fig, path)
 

@@ -1,14 +1,14 @@
-"""The comparison as one standalone HTML page: table, verdict, figures (embedded) and sample reconstructions."""
+"""The comparison as one standalone HTML page, rendered from the data: table, verdicts, figures (embedded) and
+sample reconstructions."""
 
 from __future__ import annotations
 
 import base64
-import re
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
@@ -21,13 +21,19 @@ TEMPLATE = """<!doctype html>
 </style></head><body>
 <h1>{{ title }}</h1>
 {{ table }}
+<p>{{ note }}</p>
+<h2>Verdicts</h2>
 <ul>{% for line in verdict %}<li>{{ line }}</li>{% endfor %}</ul>
 <h2>Figures</h2>
 {% for caption, uri in figures %}<figure><figcaption><h3>{{ caption }}</h3></figcaption>
 <img src="{{ uri }}" alt="{{ caption }}"></figure>
 {% endfor %}
-{% if samples %}<h2>Sample reconstructions (nearest corpus word of each reconstructed vector)</h2>
-{{ samples }}{% endif %}
+{% if samples %}<h2>Sample reconstructions (nearest training word of each reconstructed vector)</h2>
+{% for sample in samples %}<h3>Test window {{ sample.window }}</h3>
+<table><tr><th>position</th>{% for name in sample.columns %}<th>{{ name }}</th>{% endfor %}</tr>
+{% for t in range(sample.columns.original | length) %}<tr><td>{{ t + 1 }}</td>{% for words in sample.columns.values() %}<td><code>{{ words[t] }}</code></td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endfor %}{% endif %}
 </body></html>
 """
 
@@ -37,45 +43,14 @@ def data_uri(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode("ascii")
 
 
-def inline_markdown(text: str) -> Markup:
-    """Escaped text with the markdown the reports use: **bold** and `code`."""
-    html = str(escape(text))
-    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
-    return Markup(re.sub(r"`(.+?)`", r"<code>\1</code>", html))
-
-
-def markdown_tables(markdown: str) -> Markup:
-    """The samples markdown (### headings and pipe tables) as HTML."""
-    out, rows = [], []
-
-    def flush() -> None:
-        if rows:
-            head, body = rows[0], [r for r in rows[1:] if not set("".join(r)) <= set("-: ")]
-            out.append("<table><tr>" + "".join(f"<th>{inline_markdown(c)}</th>" for c in head) + "</tr>"
-                       + "".join("<tr>" + "".join(f"<td>{inline_markdown(c)}</td>" for c in r) + "</tr>" for r in body)
-                       + "</table>")
-            rows.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
-            continue
-        flush()
-        if line.startswith("### "):
-            out.append(f"<h3>{inline_markdown(line[4:])}</h3>")
-        elif line.strip():
-            out.append(f"<p>{inline_markdown(line)}</p>")
-    flush()
-    return Markup("\n".join(out))
-
-
-def render_html(table: pd.DataFrame, verdict_lines: list[str], figures: dict[str, Path], samples: str = "") -> str:
-    """The page: the comparison table, the verdict, each existing figure embedded, the samples as tables."""
-    shown = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v))
+def render_html(table: pd.DataFrame, note: str, verdict_lines: list[str], figures: dict[str, Path],
+                samples: list[dict]) -> str:
+    """The page: the comparison table (as text), the verdicts, each existing figure embedded, the samples."""
     return Environment(autoescape=True).from_string(TEMPLATE).render(
-        title="Architecture comparison (test split, no teacher forcing)",
-        table=Markup(shown.to_html(index=False, border=0)),
-        verdict=[inline_markdown(line) for line in verdict_lines],
+        title="Architecture comparison (test poems, each token once, no teacher forcing)",
+        table=Markup(table.to_html(index=False, border=0)),  # pandas escapes the cells
+        note=note,
+        verdict=verdict_lines,
         figures=[(caption, data_uri(png)) for caption, png in figures.items() if Path(png).is_file()],
-        samples=markdown_tables(samples),
+        samples=samples,
     )

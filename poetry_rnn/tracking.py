@@ -97,9 +97,9 @@ def execution_key() -> str | None:
     return None
 
 
-def stage_params(stage: str) -> dict | None:
-    """The params `stage` logs (from params.yaml), so a skipped stage's last run can be found by params_hash;
-    None without a readable params.yaml."""
+def _logged_params(stage: str) -> dict | None:
+    """The params `stage` would log now (params.stage_params of params.yaml), so a skipped stage's last run can
+    be found by params_hash; None without a readable params.yaml."""
     from poetry_rnn import params
     from poetry_rnn.errors import PoetryRnnError
 
@@ -130,7 +130,7 @@ def stage_status(client, exp_id: str, parent_id: str) -> dict[str, str]:
             r = ran[stage]
             status[stage] = ("ran: " if r.info.status != "FAILED" else "failed: ") + r.info.run_id
             continue
-        params = stage_params(stage)
+        params = _logged_params(stage)
         earlier = [] if params is None else client.search_runs(
             [exp_id], f"tags.stage = '{stage}' and tags.params_hash = '{params_hash(params)}' "
                       "and attributes.status = 'FINISHED'", order_by=["start_time DESC"], max_results=1)
@@ -198,6 +198,17 @@ def _numeric(metrics: dict) -> dict[str, float]:
     return {k: float(v) for k, v in flatten(metrics).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def log_epochs(run_id: str, rows: list[dict]) -> None:
+    """Log each epoch row (its metrics at step = epoch) that the run has not logged yet: an epoch is logged after
+    its checkpoint, so a run killed in between, resumed, logs it then, and never twice."""
+    import mlflow
+
+    logged = {m.step for m in mlflow.MlflowClient().get_metric_history(run_id, "train_loss")}
+    for row in rows:
+        if row["epoch"] not in logged:
+            mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"], run_id=run_id)
+
+
 def finish_stage(stage: str, metrics: dict, artifacts: list[Path] = ()) -> None:
     """Write metrics/<stage>.json atomically, and log the metrics and the stage's artifacts to the active run."""
     import mlflow
@@ -242,8 +253,9 @@ def log_test_scores(run_id: str | None, scores: dict) -> None:
     if run_id is None:
         return
     try:
-        for key in ("test_cosine", "test_cosine_median", "nearest_word_accuracy"):
-            mlflow.MlflowClient().log_metric(run_id, key, float(scores[key]))
+        for key in ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", "test_cosine_median"):
+            if scores[key] is not None:
+                mlflow.MlflowClient().log_metric(run_id, key, float(scores[key]))
     except MlflowException as err:  # a checkpoint trained against another store (e.g. a team server)
         print(f"cannot log test scores on training run {run_id}: {err}", file=sys.stderr)
 

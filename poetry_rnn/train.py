@@ -17,26 +17,9 @@ from poetry_rnn.atomic import atomic_path
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.params import LossParams, TrainParams
 
 VANISHING, EXPLODING = 1e-7, 100.0  # per-tensor gradient norms reported as unhealthy
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    cosine_weight: float = 0.9  # cosine vs MSE blend of the vector loss
-    word_weight: float = 0.0  # weight of the softmax over the corpus vocabulary (nearest-word loss)
-    temperature: float = 0.1  # of that softmax, on cosine logits
-    tf_start: float = 1.0  # teacher forcing ratio at the first epoch ...
-    tf_end: float = 0.0  # ... and at the last
-    tf_schedule: str = "linear"  # linear, exponential or inverse_sigmoid
-    curriculum: list[tuple[int, int]] = field(default_factory=list)  # (window, epochs) phases, then full windows
-    patience: int = 0  # 0: never stop early
-    clip: float = 1.0
-    seed: int = 42
 
 
 @dataclass
@@ -58,24 +41,24 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def teacher_forcing_ratio(cfg: TrainConfig, epoch: int) -> float:
-    """The scheduled-sampling ratio for a 1-based epoch, decaying from tf_start to tf_end."""
+def teacher_forcing_ratio(cfg: TrainParams, epoch: int) -> float:
+    """The scheduled-sampling ratio for a 1-based epoch, decaying from teacher_forcing.start to .end."""
     p = (epoch - 1) / max(cfg.epochs - 1, 1)
-    a, b = cfg.tf_start, cfg.tf_end
-    if cfg.tf_schedule == "exponential":
+    a, b = cfg.teacher_forcing.start, cfg.teacher_forcing.end
+    if cfg.teacher_forcing.schedule == "exponential":
         return a * ((b + 1e-3) / (a + 1e-3)) ** p if a > 0 else b
-    if cfg.tf_schedule == "inverse_sigmoid":
+    if cfg.teacher_forcing.schedule == "inverse_sigmoid":
         return b + (a - b) / (1 + math.exp(10 * (p - 0.5)))
     return a + (b - a) * p
 
 
-def curriculum_window(cfg: TrainConfig, epoch: int, full: int) -> int:
+def curriculum_window(cfg: TrainParams, epoch: int, full: int) -> int:
     """Window length trained on in a 1-based epoch: the curriculum's phases in order, then `full`."""
     done = 0
-    for window, epochs in cfg.curriculum:
-        done += epochs
+    for phase in cfg.curriculum:
+        done += phase.epochs
         if epoch <= done:
-            return min(window, full)
+            return min(phase.window, full)
     return full
 
 
@@ -84,7 +67,7 @@ def masked_cosine(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) 
     return F.cosine_similarity(pred[mask], target[mask], dim=-1, eps=1e-8)
 
 
-def masked_loss(pred, target, mask, cfg: TrainConfig, ids=None, unit_table=None) -> torch.Tensor:
+def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None) -> torch.Tensor:
     """w * (1 - cosine) + (1 - w) * MSE on real tokens, plus word_weight * softmax loss over the batch's words."""
     loss = cfg.cosine_weight * (1 - masked_cosine(pred, target, mask).mean())
     loss = loss + (1 - cfg.cosine_weight) * F.mse_loss(pred[mask], target[mask])
@@ -99,14 +82,14 @@ def masked_loss(pred, target, mask, cfg: TrainConfig, ids=None, unit_table=None)
 
 @torch.no_grad()
 def mean_cosine(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int, device: torch.device) -> float:
-    """Mean token cosine of the reconstructions, decoding from z alone (no teacher forcing)."""
+    """Mean token cosine of the reconstructions, each token once, decoding from z alone (no teacher forcing)."""
     model.eval()
     table = vocab.table.to(device)
     total, count = 0.0, 0
-    for ids, mask in data.batches(batch_size):
-        ids, mask = ids.to(device), mask.to(device)
+    for ids, mask, score in data.batches(batch_size):
+        ids, mask, score = ids.to(device), mask.to(device), score.to(device)
         x = table[ids]  # (B, T, D)
-        cos = masked_cosine(model(x, mask), x, mask)
+        cos = masked_cosine(model(x, mask), x, score)
         total, count = total + cos.sum().item(), count + cos.numel()
     return total / max(count, 1)
 
@@ -124,17 +107,22 @@ def save_checkpoint(path: Path, **state) -> None:
 
 
 def _rng_state(shuffle: torch.Generator, coins: torch.Generator) -> dict:
-    return {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state(), "coins": coins.get_state()}
+    """Every random state training draws from: CPU, each CUDA device (dropout there), batch order, sampling coins."""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"torch": torch.get_rng_state(), "cuda": cuda, "shuffle": shuffle.get_state(), "coins": coins.get_state()}
 
 
 def _restore_rng(state: dict, shuffle: torch.Generator, coins: torch.Generator) -> None:
     torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
     shuffle.set_state(state["shuffle"])
     coins.set_state(state["coins"])
 
 
 def resumable(checkpoint_dir: Path, fingerprint: dict) -> dict | None:
-    """The last checkpoint of an interrupted run with the same params, or None to start afresh."""
+    """The last checkpoint of an interrupted run with the same fingerprint (params and data), or None to start
+    afresh."""
     path = checkpoint_dir / "last.pt"
     if not path.is_file():
         return None
@@ -149,7 +137,7 @@ def train(
     train_data: Windows,
     val_data: Windows,
     vocab: Vocab,
-    cfg: TrainConfig,
+    cfg: TrainParams,
     checkpoint_dir: Path,
     device: torch.device,
     fingerprint: dict | None = None,
@@ -159,8 +147,10 @@ def train(
 ) -> TrainResult:
     """Train; write last.pt (and best.pt on a better val cosine) after every epoch.
 
-    `fingerprint` (the params) is stored in checkpoints; `resume`, a state from resumable(),
-    continues an interrupted run so that it ends exactly as an uninterrupted one would."""
+    `fingerprint` (params and data hashes) is stored in checkpoints; `resume`, a state from resumable(),
+    continues an interrupted run so that it ends exactly as an uninterrupted one would. `on_epoch` is called
+    after the epoch's checkpoint is on disk, so a run killed in between has the epoch in last.pt but not
+    reported: the caller reports what resume["history"] holds and it has not."""
     model.to(device)
     table = vocab.table.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -179,11 +169,11 @@ def train(
         first = resume["epoch"] + 1
         prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
     else:  # centre on the mean training vector (a resumed model has it in its state)
-        model.offset.copy_(table[train_data.ids[train_data.mask]].mean(0))
+        model.offset.copy_(train_data.mean_vector(vocab))
     unit_table = F.normalize(table, dim=-1)  # for the word loss
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     full = train_data.ids.shape[1]
-    curriculum_epochs = sum(e for _, e in cfg.curriculum)
+    curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
     start = time.perf_counter()
     bar = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None, initial=first - 1, total=cfg.epochs)
     for epoch in bar:
@@ -191,10 +181,10 @@ def train(
         ratio, window = teacher_forcing_ratio(cfg, epoch), curriculum_window(cfg, epoch, full)
         loss_sum = norm_sum = 0.0
         batches = vanishing = exploding = 0
-        for ids, mask in train_data.batches(cfg.batch_size, shuffle):
+        for ids, mask, _ in train_data.batches(cfg.batch_size, shuffle):
             ids, mask = ids[:, :window].to(device), mask[:, :window].to(device)
             x = table[ids]  # (B, T, D)
-            loss = masked_loss(model.teacher_forced(x, mask, ratio, coins), x, mask, cfg, ids, unit_table)
+            loss = masked_loss(model.teacher_forced(x, mask, ratio, coins), x, mask, cfg.loss, ids, unit_table)
             if not math.isfinite(loss.item()):
                 raise PoetryRnnError(
                     f"training diverged: loss is {loss.item()} at epoch {epoch}, batch {batches + 1}; "
@@ -233,11 +223,11 @@ def train(
             since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
             seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
         )
-        if on_epoch:  # before the checkpoint: an epoch in last.pt has always been reported
-            on_epoch(epoch, row)
         if result.best_epoch == epoch:
             save_checkpoint(checkpoint_dir / "best.pt", **state)
         save_checkpoint(checkpoint_dir / "last.pt", **state)
+        if on_epoch:  # after the checkpoint: a resumed run never repeats an epoch it has reported
+            on_epoch(epoch, row)
         bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_cos=f"{row['val_cosine']:.4f}")
         if stop:
             break
@@ -247,7 +237,8 @@ def train(
 
 
 def load_model(checkpoint: Path, expected: dict | None = None, map_location: str | torch.device = "cpu") -> Autoencoder:
-    """Rebuild a model from a checkpoint written by train(), refusing one trained with params other than `expected`."""
+    """Rebuild a model from a checkpoint written by train(), refusing one whose fingerprint (params and data) is
+    not `expected`."""
     if not Path(checkpoint).is_file():
         raise PoetryRnnError(f"{checkpoint} not found: run the training stage first (dvc repro)")
     state = torch.load(checkpoint, map_location=map_location, weights_only=True)
@@ -255,9 +246,9 @@ def load_model(checkpoint: Path, expected: dict | None = None, map_location: str
         got = state.get("fingerprint", {})
         differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
         if differ:
-            detail = "; ".join(f"{k}: {got.get(k)!r} in the checkpoint, {expected.get(k)!r} in params.yaml" for k in differ)
-            raise PoetryRnnError(f"{checkpoint} was trained with other params ({detail}): "
-                                 "retrain it with `dvc repro`, or restore the params it was trained with")
+            detail = "; ".join(f"{k}: {got.get(k)!r} in the checkpoint, {expected.get(k)!r} now" for k in differ)
+            raise PoetryRnnError(f"{checkpoint} was trained with other params or data ({detail}): "
+                                 "retrain it with `dvc repro`, or restore the params and data it was trained with")
     model = Autoencoder(AutoencoderConfig(**state["config"]))
     model.load_state_dict(state["model"])
     return model.eval()

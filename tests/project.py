@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from conftest import glove_lines, poem_text
+from conftest import WORDS, glove_lines, poem_text
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
@@ -36,15 +36,21 @@ def stages_ran(output: str) -> list[str]:
     return re.findall(r"Running stage '(\w+)'", output)
 
 
+# Rarer words beside the fixture's common ones: more than 100 word types, so that content words exist.
+RARE = [f"word{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(150)]
+GLOVE_WORDS = [*WORDS, *RARE]
+
+
 def make_inputs(folder: Path) -> None:
     """A zipped 16-d GloVe file and a zip of one-poem-per-file .txt with front matter."""
     folder.mkdir()
     with zipfile.ZipFile(folder / "glove.tiny.zip", "w") as z:
-        z.writestr("glove.tiny.16d.txt", "\n".join(glove_lines(dim=16)) + "\n")
+        z.writestr("glove.tiny.16d.txt", "\n".join(glove_lines(GLOVE_WORDS, dim=16)) + "\n")
     rng = np.random.default_rng(0)
     with zipfile.ZipFile(folder / "poems.zip", "w") as z:
         for i in range(30):
-            z.writestr(f"poems/poem-{i:02d}.txt", f"---\ntitle: Poem {i}\nauthor: Test\n---\n{poem_text(rng, lines=int(rng.integers(4, 14)))}\n")
+            text = poem_text(rng, lines=int(rng.integers(4, 14))) + "\n" + " ".join(rng.choice(RARE, size=12))
+            z.writestr(f"poems/poem-{i:02d}.txt", f"---\ntitle: Poem {i}\nauthor: Test\n---\n{text}\n")
 
 
 def make_project(dest: Path, base_url: str) -> Path:

@@ -20,18 +20,55 @@ def test_short_tail_is_padded_and_masked_not_dropped():
     assert c.mask[0].all() and c.mask[1].sum() == 15
     assert list(c.ids[1, :15]) == list(range(41, 56)) and (c.ids[1, 15:] == 0).all()
     assert list(c.poem) == [7, 7]
+    assert c.score.sum() == 55  # the 10 overlapping tokens are scored once
     covered = set(c.ids[c.mask].tolist())
     assert covered == set(tokens.tolist())
 
 
-def test_split_is_by_poem_seeded_and_disjoint():
+def test_split_is_by_poem_disjoint_covering_and_sized_by_the_fractions():
+    ids = list(range(1000, 1100, 1))[::-1]  # poem ids need not be 0..n-1 nor sorted
+    s = split_poems(ids, (0.7, 0.2, 0.1), seed=1)
+    assert [len(s[k]) for k in ("train", "val", "test")] == [70, 20, 10]
+    assert set(s["train"]).isdisjoint(s["val"]) and set(s["val"]).isdisjoint(s["test"])
+    assert set(s["train"]).isdisjoint(s["test"]) and sorted(s["train"] + s["val"] + s["test"]) == sorted(ids)
+
+
+def test_split_is_a_seeded_shuffle_not_a_fixed_cut():
     ids = list(range(100))
-    a, b = split_poems(ids, (0.8, 0.1, 0.1), seed=1), split_poems(ids, (0.8, 0.1, 0.1), seed=1)
-    assert a == b
-    assert [len(a[s]) for s in ("train", "val", "test")] == [80, 10, 10]
-    assert set(a["train"]).isdisjoint(a["val"]) and set(a["val"]).isdisjoint(a["test"])
-    assert sorted(a["train"] + a["val"] + a["test"]) == ids
-    assert split_poems(ids, (0.8, 0.1, 0.1), seed=2) != a
+    test_sets = [frozenset(split_poems(ids, (0.8, 0.1, 0.1), seed=seed)["test"]) for seed in range(200)]
+    assert len(set(test_sets)) == 200  # every seed gives its own test set
+    share = np.bincount([i for t in test_sets for i in t], minlength=100) / 200  # how often each poem is in test
+    assert share.min() > 0.01 and share.max() < 0.3  # each poem lands in test about 10% of the time
+
+
+def test_split_is_the_same_in_another_process():
+    import json
+    import subprocess
+    import sys
+
+    code = "import json; from poetry_rnn.chunking import split_poems; print(json.dumps(split_poems(list(range(50)), (0.8, 0.1, 0.1), 7)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONHASHSEED": "123"}).stdout
+    assert json.loads(out) == split_poems(list(range(50)), (0.8, 0.1, 0.1), 7)
+
+
+def test_each_token_is_scored_from_exactly_one_window_where_it_sits_farthest_from_an_edge():
+    tokens = np.arange(1, 100, dtype=np.int32)  # 99 tokens: windows at 0, 40, 80
+    c = make_chunks([tokens], [0], window=50, stride=40)
+    assert sorted(c.ids[c.score].tolist()) == tokens.tolist()  # each token once
+    assert (c.score <= c.mask).all()
+    # Positions 40..49 lie in windows 0 and 1: 9..0 from window 0's end, 0..9 from window 1's start.
+    assert c.score[0, 40:45].all() and not c.score[1, 0:5].any()
+    assert not c.score[0, 45:50].any() and c.score[1, 5:10].all()
+    assert c.score[2, :].sum() == 99 - 85  # the tail window scores from the middle of its overlap on
+
+
+def test_scoring_windows_tie_goes_to_the_earlier_window():
+    from poetry_rnn.chunking import scoring_window
+
+    owner = scoring_window(61, [0, 11], window=50)
+    assert owner[10] == 0 and owner[29] == 0 and owner[60] == 1
+    assert owner[30] == 0 and owner[31] == 1  # position 30 is 19 from both edges: the earlier window wins
 
 
 def test_windows_of_one_poem_never_span_two_splits():

@@ -9,9 +9,10 @@ import mlflow
 import mlflow.pytorch
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
-from conftest import glove_lines
+from conftest import WORDS, glove_lines
 from poetry_rnn import cli, tracking
 from poetry_rnn.glove import convert_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
@@ -30,14 +31,20 @@ def project(monkeypatch, tmp_path):
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # mlflow.set_tracking_uri exports it; keep it out of later tests
 
 
+VOCABULARY = ["sea", "sky", ",", "night"]  # the (fake) training vocabulary the registered models carry
+
+
 def register(name: str, heads: int) -> None:
     """Log an (untrained) model from a training stage run and register it, as the training stages do."""
-    model = Autoencoder(AutoencoderConfig(input_dim=16, window=12, hidden=16, bottleneck=4, heads=heads))
+    model = Autoencoder(AutoencoderConfig(input_dim=16, window=12, hidden=16, bottleneck=4, heads=heads,
+                                          vocab_size=len(VOCABULARY)))
+    model.vocab.copy_(torch.tensor([WORDS.index(w) for w in VOCABULARY]))
     with tracking.stage_run("train_attention" if heads else "train_baseline", {"model.heads": heads}):
         mlflow.pytorch.log_model(model.eval(), name="model", serialization_format="pickle",
                                  registered_model_name=name, pip_requirements=["torch"])
         tracking.finish_stage("train_attention" if heads else "train_baseline",
-                              {"best_val_cosine": 0.25, "test_cosine": 0.5, "nearest_word_accuracy": 0.125})
+                              {"best_val_cosine": 0.25, "test_cosine": 0.5, "nearest_word_accuracy": 0.125,
+                               "content_word_accuracy": 0.0625})
 
 
 def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruction(project):
@@ -47,9 +54,10 @@ def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruct
     assert result.exit_code == 0, result.output
     assert "models:/poetry-rnn-attention@champion" in result.stdout
     assert "dropped 1 word(s) GloVe does not know: zyzzyva" in result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    rows = [line.split("│") for line in result.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 7  # the known words, in order
-    assert rows[0].split("│")[2].strip() == "the" and rows[6].split("│")[2].strip() == "night"
+    assert rows[0][2].strip() == "the" and rows[6][2].strip() == "night"
+    assert {r[3].strip() for r in rows} <= set(VOCABULARY)  # answered from the model's training vocabulary only
 
 
 def test_reconstruct_cuts_the_text_to_the_models_window(project):
@@ -67,7 +75,7 @@ def test_runs_lists_recent_runs_with_params_and_scores(project):
     row = next(line for line in result.stdout.splitlines() if "train_attention" in line)
     cells = [c.strip() for c in row.split("│")[1:-1]]
     assert cells[1:3] == ["train_attention", "FINISHED"] and cells[4] == "2"
-    assert cells[-3:] == ["0.5000", "0.1250", "0.2500"]
+    assert cells[-4:] == ["0.0625", "0.1250", "0.5000", "0.2500"]
 
 
 def test_reconstruct_without_a_registered_model_says_so(project):

@@ -1,25 +1,26 @@
 """The training engine's schedules, losses, gradient health and exact resume."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.train import (
-    TrainConfig, curriculum_window, gradient_health, masked_loss, resumable, teacher_forcing_ratio, train,
-)
-from test_train_evaluate import D, T, data  # noqa: F401  (fixture)
+from poetry_rnn.params import LossParams
+from poetry_rnn.train import curriculum_window, gradient_health, masked_loss, resumable, teacher_forcing_ratio, train
+from test_train_evaluate import D, T, data, train_params  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize("schedule", ["linear", "exponential", "inverse_sigmoid"])
 def test_teacher_forcing_decays_from_start_to_end(schedule):
-    cfg = TrainConfig(epochs=10, tf_start=1.0, tf_end=0.0, tf_schedule=schedule)
+    cfg = train_params(epochs=10, teacher_forcing={"start": 1.0, "end": 0.0, "schedule": schedule})
     ratios = [teacher_forcing_ratio(cfg, e) for e in range(1, 11)]
     assert ratios[0] == pytest.approx(1.0, abs=0.01) and ratios[-1] == pytest.approx(0.0, abs=0.01)
     assert all(a >= b for a, b in zip(ratios, ratios[1:]))
 
 
 def test_curriculum_trains_short_windows_first_then_full():
-    cfg = TrainConfig(curriculum=[(10, 2), (25, 1)])
+    cfg = train_params(epochs=5, curriculum=[{"window": 10, "epochs": 2}, {"window": 25, "epochs": 1}])
     assert [curriculum_window(cfg, e, 50) for e in range(1, 6)] == [10, 10, 25, 50, 50]
 
 
@@ -45,14 +46,25 @@ def test_scheduled_sampling_and_fused_teacher_forcing_agree():
     assert torch.allclose(fused, stepped, atol=1e-5)
 
 
-def test_word_loss_prefers_the_true_word():
-    table = torch.nn.functional.normalize(torch.randn(20, D), dim=-1)
-    ids = torch.randint(0, 20, (2, T))
-    mask = torch.ones(2, T, dtype=torch.bool)
-    cfg = TrainConfig(cosine_weight=1.0, word_weight=1.0)
-    right = masked_loss(table[ids], table[ids], mask, cfg, ids, table)
-    wrong = masked_loss(table[(ids + 1) % 20], table[ids], mask, cfg, ids, table)
-    assert right < wrong
+def test_word_loss_is_lower_for_the_true_word_at_equal_cosine():
+    """Two predictions at the same cosine to the target: the word loss alone must prefer the one whose nearest
+    word is the true word."""
+    torch.manual_seed(0)
+    table = torch.nn.functional.normalize(torch.randn(3, D), dim=-1)
+    ids, mask = torch.tensor([[0, 1, 2]]), torch.ones(1, 3, dtype=torch.bool)
+    target = table[ids]
+    # Rotate each target by the same angle, towards the true word's side or towards a wrong word.
+    away = table[ids.roll(1, dims=1)]
+    towards_other = torch.nn.functional.normalize(target + 0.9 * (away - target), dim=-1)
+    mirror = 2 * (towards_other * target).sum(-1, keepdim=True) * target - towards_other  # same cosine, other side
+    vector_only, with_words = LossParams(cosine_weight=1.0, word_weight=0.0), LossParams(cosine_weight=1.0, word_weight=1.0)
+    for pred in (towards_other, mirror):
+        assert masked_loss(pred, target, mask, vector_only).item() == pytest.approx(
+            masked_loss(towards_other, target, mask, vector_only).item(), abs=1e-5)  # equal cosine loss
+    word_part = {name: (masked_loss(pred, target, mask, with_words, ids, table)
+                        - masked_loss(pred, target, mask, vector_only, ids, table)).item()
+                 for name, pred in (("towards_other", towards_other), ("mirror", mirror))}
+    assert word_part["mirror"] > 0 and word_part["towards_other"] > word_part["mirror"] + 0.1
 
 
 def test_gradient_health_counts_vanishing_and_exploding_tensors():
@@ -68,7 +80,8 @@ def run(data, ckpt, epochs, resume=None, fingerprint=None):
     tr, va, vocab = data
     torch.manual_seed(0)
     model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1))
-    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-2, tf_start=1.0, tf_end=0.3, curriculum=[(4, 1)], seed=0)
+    cfg = train_params(epochs=4, batch_size=16, lr=1e-2, teacher_forcing={"start": 1.0, "end": 0.3},
+                       curriculum=[{"window": 4, "epochs": 1}], seed=0)
     result = train(model, tr, va, vocab, cfg, ckpt, torch.device("cpu"), fingerprint=fingerprint or {"a": 1},
                    resume=resume, on_epoch=(lambda e, r: (_ for _ in ()).throw(KeyboardInterrupt) if e == epochs else None))
     return model, result
@@ -77,11 +90,11 @@ def run(data, ckpt, epochs, resume=None, fingerprint=None):
 def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data, tmp_path):  # noqa: F811
     whole, result = run(data, tmp_path / "whole", epochs=99)
     with pytest.raises(KeyboardInterrupt):
-        run(data, tmp_path / "cut", epochs=3)  # interrupted during epoch 3, after epoch 2's checkpoint
+        run(data, tmp_path / "cut", epochs=3)  # interrupted after epoch 3's checkpoint, before its report
     state = resumable(tmp_path / "cut", {"a": 1})
-    assert state is not None and state["epoch"] == 2
+    assert state is not None and state["epoch"] == 3
     resumed, result2 = run(data, tmp_path / "cut", epochs=99, resume=state)
-    assert result2.resumed_from == 2
+    assert result2.resumed_from == 3
     assert [r["val_cosine"] for r in result2.history] == [r["val_cosine"] for r in result.history]
     for (k, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k
@@ -94,3 +107,50 @@ def test_other_params_or_a_finished_run_do_not_resume(data, tmp_path):  # noqa: 
         run(data, tmp_path / "cut", epochs=2)
     assert resumable(tmp_path / "cut", {"a": 2}) is None
     assert resumable(tmp_path / "cut", {"a": 1}) is not None
+
+
+def test_a_checkpoint_is_on_disk_before_its_epoch_is_reported(data, tmp_path):  # noqa: F811
+    reported = []
+
+    def on_epoch(epoch, row):
+        reported.append((epoch, torch.load(tmp_path / "last.pt", weights_only=True)["epoch"]))
+
+    tr, va, vocab = data
+    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
+    train(model, tr, va, vocab, train_params(epochs=3, batch_size=32), tmp_path, torch.device("cpu"), on_epoch=on_epoch)
+    assert reported == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_checkpoints_save_every_random_state(data, tmp_path):  # noqa: F811
+    tr, va, vocab = data
+    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
+    train(model, tr, va, vocab, train_params(epochs=1, batch_size=32), tmp_path, torch.device("cpu"))
+    rng = torch.load(tmp_path / "last.pt", weights_only=True)["rng"]
+    assert set(rng) == {"torch", "cuda", "shuffle", "coins"}
+    assert len(rng["cuda"]) == torch.cuda.device_count()  # one state per CUDA device: dropout there resumes exactly
+
+
+def test_training_fingerprint_covers_the_data(tmp_path, monkeypatch):
+    """Changing a chunk file or the GloVe meta changes the fingerprint, so an interrupted run is not resumed."""
+    import shutil
+
+    from poetry_rnn.params import load_params
+    from poetry_rnn.stages.training import fingerprint
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/chunks").mkdir(parents=True)
+    (tmp_path / "data/glove").mkdir(parents=True)
+    for name in ("train.npz", "val.npz", "test.npz", "vocabulary.npz"):
+        (tmp_path / "data/chunks" / name).write_bytes(name.encode())
+    (tmp_path / "data/glove/meta.json").write_text('{"words": 10}')
+    p = load_params()
+    before = fingerprint("train_baseline", p)
+    assert {"sha256:data/chunks/train.npz", "sha256:data/glove/meta.json"} <= set(before)
+    (tmp_path / "data/chunks/val.npz").write_bytes(b"other poems")
+    assert fingerprint("train_baseline", p) != before
+    (tmp_path / "data/chunks/val.npz").write_bytes(b"val.npz")
+    assert fingerprint("train_baseline", p) == before
+    (tmp_path / "data/glove/meta.json").write_text('{"words": 11}')
+    assert fingerprint("train_baseline", p) != before

@@ -16,9 +16,10 @@ import time
 import pytest
 import requests
 
-from conftest import WORDS
 from http_server import serve_directory
-from project import STAGES, children, make_inputs, make_project, mlflow_runs, pipeline_runs, run, stage_runs, stages_ran
+from project import (
+    GLOVE_WORDS, STAGES, children, make_inputs, make_project, mlflow_runs, pipeline_runs, run, stage_runs, stages_ran,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,22 +38,34 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
                  "stages/train_baseline/checkpoints/best.pt", "stages/train_attention/checkpoints/last.pt",
                  "stages/train_attention/history.csv", "stages/evaluate/cosine_by_position.csv",
                  "stages/evaluate/figures/cosine_by_position.png", "stages/evaluate/figures/bottleneck_map.png",
-                 "stages/evaluate/figures/attention.png", "stages/evaluate/figures/samples.md",
+                 "stages/evaluate/figures/attention.png", "stages/evaluate/figures/samples.json",
                  "stages/compare/comparison.md", "stages/compare/comparison.csv", "stages/compare/scores.png"]:
         assert (project / path).is_file(), path
     metrics = {s: json.loads((project / f"metrics/{s}.json").read_text()) for s in STAGES}
-    assert metrics["download_glove"]["words"] == len(WORDS) and metrics["download_glove"]["dim"] == 16
+    assert metrics["download_glove"]["words"] == len(GLOVE_WORDS) and metrics["download_glove"]["dim"] == 16
     assert metrics["preprocess"]["poems"] == 30 and 0.8 < metrics["preprocess"]["glove_coverage"] < 1.0
     assert sum(metrics["chunk"][s]["poems"] for s in ("train", "val", "test")) == 30
+    evaluation = metrics["evaluate"]
     for model in ("baseline", "attention"):
-        scores = metrics["evaluate"][model]
-        assert -1.0 <= scores["test_cosine"] <= 1.0 and 0.0 <= scores["nearest_word_accuracy"] <= 1.0
+        scores = evaluation[model]
         assert len(scores["cosine_by_position"]) == 50 and "test_cosine_median" in scores
         assert {"mean_norm", "active_dims", "effective_dims"} <= set(scores["bottleneck"])
+        assert set(scores["validation"]) == {"val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine"}
         assert metrics[f"train_{model}"]["epochs"] == 3
-    assert set(metrics["evaluate"]["reference"]) == {"mean_vector", "pca"}
-    for ref in metrics["evaluate"]["reference"].values():
-        assert {"test_cosine", "nearest_word_accuracy", "cosine_by_position"} <= set(ref)
+        check_scores_from_scratch(project, model, scores)
+    assert set(evaluation["reference"]) == {"mean_vector", "pca"}
+    for name, result in [*((m, evaluation[m]) for m in ("baseline", "attention")), *evaluation["reference"].items()]:
+        assert result["tokens"] == metrics["chunk"]["test"]["tokens"], name  # every test token, once
+        assert 0 < result["content_tokens"] < result["tokens"], name
+        assert set(result["accuracy_by_rank"]) == {"1-10", "11-100", "101-1000", "1001-10000", "rarer"}, name
+        for key in ("content_word_accuracy", "nearest_word_accuracy", "test_cosine"):
+            lo, hi = result["ci"][key]
+            assert lo <= result[key] <= hi, (name, key)
+    assert set(evaluation["differences"]) == {"attention_vs_baseline", "attention_vs_pca", "attention_vs_mean_vector",
+                                              "baseline_vs_pca", "baseline_vs_mean_vector"}
+    d = evaluation["differences"]["attention_vs_baseline"]["test_cosine"]
+    assert d["mean"] == pytest.approx(evaluation["attention"]["test_cosine"] - evaluation["baseline"]["test_cosine"])
+    assert d["ci"][0] <= d["mean"] <= d["ci"][1]
     assert "| baseline" in (project / "stages/compare/comparison.md").read_text()
 
     # MLflow holds one finished run per stage, with params, metrics and artifacts, under the user's repo.
@@ -115,7 +128,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     sweep_attention = next(r for r in new if r.data.tags["stage"] == "train_attention")
     for training, model in ((by_stage["train_baseline"], "baseline"), (sweep_attention, "attention")):
         got = client.get_run(training.info.run_id).data.metrics
-        assert {"test_cosine", "test_cosine_median", "nearest_word_accuracy"} <= set(got), model
+        assert {"content_word_accuracy", "test_cosine", "test_cosine_median", "nearest_word_accuracy"} <= set(got), model
     swept = json.loads((project / "metrics/evaluate.json").read_text())
     got = client.get_run(sweep_attention.info.run_id).data.metrics
     assert got["test_cosine"] == pytest.approx(swept["attention"]["test_cosine"])
@@ -126,8 +139,10 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
                           ("attention", [by_stage["train_attention"], sweep_attention])):
         versions = client.search_model_versions(f"name = 'poetry-rnn-{name}'")
         assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in trained), name
-    winner = json.loads((project / "metrics/compare.json").read_text())["winner"]
-    loser = {"baseline": "attention", "attention": "baseline"}[winner]
+    winner = json.loads((project / "metrics/compare.json").read_text())["champion"]
+    validation = {m: swept[m]["validation"]["val_content_word_accuracy"] for m in ("baseline", "attention")}
+    assert validation[winner] >= validation[loser_of(winner)]  # picked on validation scores
+    loser = loser_of(winner)
     champion = client.get_model_version_by_alias(f"poetry-rnn-{winner}", "champion")
     assert champion.run_id == (sweep_attention if winner == "attention" else by_stage["train_baseline"]).info.run_id
     assert "champion" not in client.get_registered_model(f"poetry-rnn-{loser}").aliases
@@ -147,6 +162,36 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
                            sweep_attention.info.run_id}
     assert len({frozenset(keys) for keys in served.values()}) == 1  # one set of columns in Compare
     assert {"test_cosine", "nearest_word_accuracy", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
+
+
+def loser_of(model: str) -> str:
+    return {"baseline": "attention", "attention": "baseline"}[model]
+
+
+def check_scores_from_scratch(project, model: str, scores: dict) -> None:
+    """Recompute a model's test cosine and nearest-word accuracy with plain numpy from the files on disk: the
+    test windows, each token from the window that scores it, the training vocabulary as candidates."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from poetry_rnn.train import load_model
+
+    vectors = np.load(project / "data/glove/vectors.npy")
+    test = np.load(project / "data/chunks/test.npz")
+    rows = np.load(project / "data/chunks/vocabulary.npz")["rows"]
+    poems = pd.read_csv(project / "data/corpus/poems.csv").set_index("poem_id")
+    net = load_model(project / f"stages/train_{model}/checkpoints/best.pt")
+    with torch.no_grad():
+        y = net(torch.from_numpy(vectors[test["ids"]]), torch.from_numpy(test["mask"])).numpy()[test["score"]]
+    x = vectors[test["ids"][test["score"]]]
+    assert len(x) == poems.loc[np.unique(test["poem"]), "length"].sum()  # each test poem token once
+    cosine = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
+    unit = vectors[rows] / np.linalg.norm(vectors[rows], axis=1, keepdims=True)
+    nearest = rows[(y @ unit.T).argmax(1)]
+    assert scores["tokens"] == len(x)
+    assert scores["test_cosine"] == pytest.approx(cosine.mean(), abs=1e-5)
+    assert scores["nearest_word_accuracy"] == pytest.approx((nearest == test["ids"][test["score"]]).mean(), abs=1e-9)
 
 
 def free_port() -> int:

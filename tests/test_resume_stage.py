@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from conftest import glove_lines
-from poetry_rnn.chunking import make_chunks, save_chunks
+from poetry_rnn.chunking import make_chunks, save_chunks, save_vocabulary, training_vocabulary
 from poetry_rnn.glove import convert_glove
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,10 @@ def make_project(dest: Path) -> Path:
     for split, n in (("train", 60), ("val", 10)):
         poems = [rng.integers(0, 40, size=rng.integers(20, 120)).astype(np.int32) for _ in range(n)]
         (dest / "data/chunks").mkdir(parents=True, exist_ok=True)
-        save_chunks(make_chunks(poems, list(range(n)), 20, 16), dest / f"data/chunks/{split}.npz")
+        chunks = make_chunks(poems, list(range(n)), 20, 16)
+        save_chunks(chunks, dest / f"data/chunks/{split}.npz")
+        if split == "train":
+            save_vocabulary(*training_vocabulary(chunks), dest / "data/chunks/vocabulary.npz")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["glove"]["dim"] = 16
     params["chunk"].update(window=20, stride=16)
@@ -94,5 +97,6 @@ def test_killed_training_stage_resumes_and_matches_an_uninterrupted_run(tmp_path
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{cut / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("poetry-rnn").experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
-    steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, "val_cosine")]
-    assert set(steps) == set(range(1, EPOCHS + 1))
+    for metric in ("val_cosine", "train_loss"):
+        steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, metric)]
+        assert sorted(steps) == list(range(1, EPOCHS + 1)), metric  # each epoch exactly once, none missing

@@ -79,7 +79,7 @@ def run_stages(monkeypatch, key: str, stages, exp_name: str = "") -> dict[str, s
     monkeypatch.setenv("DVC_EXP_NAME", exp_name)
     ids = {}
     for stage in stages:
-        with tracking.stage_run(stage, tracking.stage_params(stage)) as run:
+        with tracking.stage_run(stage, tracking._logged_params(stage)) as run:
             tracking.finish_stage(stage, {"x": 1.0})
         ids[stage] = run.info.run_id
     return ids
@@ -151,16 +151,17 @@ def test_a_resumed_run_moves_under_the_execution_that_finishes_it(project, monke
 
 
 def test_stage_params_name_only_what_each_stage_reads(project):
-    from poetry_rnn.params import load_params
+    from poetry_rnn.params import load_params, stage_params
 
     p = load_params()
-    assert "model.heads" not in tracking.stage_params("train_baseline")
-    assert tracking.stage_params("evaluate") == {"seed": p.seed, **tracking.stage_params("train_attention")}
-    assert "seed" not in tracking.stage_params("train_baseline")  # train.seed: retrain on the same split
-    assert tracking.stage_params("train_baseline")["train.seed"] == p.train.seed
-    assert tracking.stage_params("train_attention")["model.heads"] == p.model.heads
-    assert tracking.stage_params("chunk") == {"seed": p.seed, "chunk.window": p.chunk.window,
-                                             "chunk.stride": p.chunk.stride, "chunk.split": p.chunk.split}
+    baseline, attention = stage_params("train_baseline", p), stage_params("train_attention", p)
+    assert "model.heads" not in baseline and "model.baseline_hidden" not in attention
+    assert stage_params("evaluate", p) == {"seed": p.seed, **attention, "model.baseline_hidden": p.model.baseline_hidden}
+    assert "seed" not in baseline  # train.seed: retrain on the same split
+    assert baseline["train.seed"] == p.train.seed and attention["model.heads"] == p.model.heads
+    assert stage_params("chunk", p) == {"seed": p.seed, "chunk.window": p.chunk.window,
+                                        "chunk.stride": p.chunk.stride, "chunk.split": p.chunk.split}
+    assert tracking._logged_params("chunk") == stage_params("chunk", p)  # what a skipped stage's lookup hashes
 
 
 def test_concurrent_first_use_creates_the_store_once(clean_env, tmp_path):
@@ -175,3 +176,17 @@ def test_concurrent_first_use_creates_the_store_once(clean_env, tmp_path):
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-500:] for _, err in outs]
     assert len({out.strip() for out, _ in outs}) == 1
+
+
+def test_log_epochs_logs_each_epoch_once_across_a_resume(clean_env, monkeypatch, tmp_path):
+    """A run killed after epoch 3's checkpoint but before its report resumes with the checkpoint's history:
+    epoch 3 is logged then, epochs 1-2 are not logged again."""
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "val_cosine": 0.1 * e} for e in range(1, 5)]
+    with tracking.stage_run("train_baseline", {"seed": 1}) as run:
+        tracking.log_epochs(run.info.run_id, rows[:2])  # reported before the kill
+    with tracking.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
+        tracking.log_epochs(run.info.run_id, rows[:3])  # the resumed run catches up with its checkpoint ...
+        tracking.log_epochs(run.info.run_id, rows[3:])  # ... and goes on
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_cosine")
+    assert sorted(m.step for m in history) == [1, 2, 3, 4]

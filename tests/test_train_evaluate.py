@@ -5,9 +5,13 @@ import torch
 from poetry_rnn.chunking import Chunks
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.evaluate import mean_vector_reconstructor, model_reconstructor, pca_reconstructor, score
+from poetry_rnn.evaluate import (
+    Tokens, mean_vector_reconstructor, model_reconstructor, pca_reconstructor, score_tokens, summarize,
+)
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.train import TrainConfig, load_model, train
+from poetry_rnn.params import TrainParams
+from poetry_rnn.train import load_model, train
+from poetry_rnn.words import Candidates
 
 T, D, V = 8, 12, 40
 
@@ -20,14 +24,28 @@ def synthetic(n: int, seed: int) -> Chunks:
     mask = np.ones((n, T), bool)
     mask[::3, 6:] = False  # some padded tails
     ids[~mask] = 0
-    return Chunks(ids, mask, np.arange(n, dtype=np.int32))
+    return Chunks(ids, mask, np.arange(n, dtype=np.int32), mask.copy())  # one window per "poem": all scored
+
+
+VECTORS = np.random.default_rng(1).normal(size=(200, D)).astype(np.float32)  # a fake GloVe matrix
+
+
+def score(reconstruct, windows: Windows, vocab: Vocab) -> dict:
+    """Summary scores of a reconstructor, candidates: every word of the windows, each token its own band."""
+    candidates = Candidates.from_rows(vocab.rows, VECTORS)
+    n = int(windows.score.sum())
+    tokens = Tokens(np.zeros(n, np.int64), np.ones(n, bool), np.zeros(n, np.int64))
+    return summarize(score_tokens(reconstruct, windows, vocab, candidates), tokens)
+
+
+def train_params(**kw) -> TrainParams:
+    return TrainParams(**{"epochs": 1, "batch_size": 32, "lr": 2e-3, **kw})
 
 
 @pytest.fixture
 def data():
-    vectors = np.random.default_rng(1).normal(size=(200, D)).astype(np.float32)  # a fake GloVe matrix
     tr, va = synthetic(96, 0), synthetic(32, 1)
-    vocab = Vocab.from_chunks(vectors, tr, va)
+    vocab = Vocab.from_chunks(VECTORS, tr, va)
     return Windows.from_chunks(tr, vocab), Windows.from_chunks(va, vocab), vocab
 
 
@@ -35,7 +53,7 @@ def fit(data, tmp_path, heads=0, epochs=12, seed=0):
     tr, va, vocab = data
     torch.manual_seed(seed)
     model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=4, heads=heads))
-    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, seed=seed, tf_end=0.5)
+    cfg = train_params(epochs=epochs, batch_size=16, lr=1e-2, seed=seed, teacher_forcing={"end": 0.5})
     return model, train(model, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
 
 
@@ -103,10 +121,10 @@ def test_checkpoint_trained_with_other_params_is_refused_listing_the_keys(data, 
     tr, va, vocab = data
     torch.manual_seed(0)
     model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
-    train(model, tr, va, vocab, TrainConfig(epochs=1, batch_size=32), tmp_path, torch.device("cpu"),
+    train(model, tr, va, vocab, train_params(), tmp_path, torch.device("cpu"),
           fingerprint={"model.heads": 4, "seed": 1})
     before = (tmp_path / "best.pt").read_bytes()
-    with pytest.raises(PoetryRnnError, match=r"trained with other params \(model.heads: 4 in the checkpoint, 8 in params.yaml\)"):
+    with pytest.raises(PoetryRnnError, match=r"trained with other params or data \(model.heads: 4 in the checkpoint, 8 now\)"):
         load_model(tmp_path / "best.pt", expected={"model.heads": 8, "seed": 1})
     assert (tmp_path / "best.pt").read_bytes() == before  # refused, not touched
     assert load_model(tmp_path / "best.pt", expected={"model.heads": 4, "seed": 1}).cfg.hidden == 8
@@ -126,10 +144,13 @@ def test_sample_reconstructions_show_original_and_nearest_words(data):
 
     _, va, vocab = data
     words = [f"w{i}" for i in range(200)]
-    identity = lambda x, mask: x  # noqa: E731  a perfect "model"
-    identity.eval = lambda: identity
-    text = sample_reconstructions({"perfect": identity}, va, vocab, words, n=2)
-    assert text.count("### Test window") == 2 and "| position | original | perfect |" in text
-    row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == cells[2] and cells[1].startswith("`w")
+    candidates = Candidates.from_rows(vocab.rows, VECTORS)
+    shifted = lambda x, mask: x.roll(1, dims=1)  # noqa: E731  each position rebuilt as its left neighbour
+    samples = sample_reconstructions({"perfect": lambda x, mask: x, "shifted": shifted}, va, vocab, candidates, words, n=2)
+    assert len(samples) == 2 and list(samples[0]["columns"]) == ["original", "perfect", "shifted"]
+    for sample in samples:
+        original = sample["columns"]["original"]
+        i = sample["window"]
+        assert original == [words[int(vocab.rows[j])] for j in va.ids[i][va.mask[i]]]
+        assert sample["columns"]["perfect"] == original
+        assert sample["columns"]["shifted"][1:] == original[:-1]

@@ -1,8 +1,10 @@
 """Stage 3: cut poems into overlapping windows and split them train/val/test by poem."""
 
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.chunking import SPLITS, make_chunks, save_chunks, split_poems
-from poetry_rnn.errors import cli
+from poetry_rnn.chunking import (
+    SPLITS, VOCABULARY, make_chunks, save_chunks, save_vocabulary, split_poems, training_vocabulary,
+)
+from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CHUNKS, CORPUS
 from poetry_rnn.tokenized import load_corpus
@@ -11,7 +13,7 @@ from poetry_rnn.tracking import finish_stage, stage_run
 STAGE = "chunk"
 
 
-@cli
+@entry_point
 def main() -> None:
     p = load_params()
     with stage_run(STAGE, stage_params(STAGE, p)):
@@ -24,7 +26,11 @@ def main() -> None:
             for split in SPLITS:
                 chunks = make_chunks([tokens[i] for i in splits[split]], splits[split], p.chunk.window, p.chunk.stride)
                 save_chunks(chunks, out / f"{split}.npz")
-                metrics[split] = {"poems": len(splits[split]), "windows": len(chunks), "tokens": int(chunks.mask.sum())}
+                metrics[split] = {"poems": len(splits[split]), "windows": len(chunks), "tokens": int(chunks.score.sum())}
+                if split == "train":
+                    rows, counts = training_vocabulary(chunks)
+                    save_vocabulary(rows, counts, out / VOCABULARY)
+                    metrics["vocabulary"] = len(rows)
         finish_stage(STAGE, metrics)
 
 

@@ -1,5 +1,5 @@
-"""Stage 7: both architectures side by side, against the references: markdown, HTML, CSV and figures;
-the registry alias `champion` on the winner."""
+"""Stage 7: both architectures side by side, against the references, with intervals: markdown, HTML, CSV and
+figures; the registry alias `champion` on the model with the better validation scores."""
 
 import json
 import shutil
@@ -8,8 +8,10 @@ import pandas as pd
 
 from poetry_rnn import plots
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.comparison import FIGURES, comparison_table, render_markdown, verdict, verdict_lines
-from poetry_rnn.errors import cli
+from poetry_rnn.comparison import (
+    FIGURES, SCORES, bootstrap_note, comparison_table, render_markdown, shown_table, verdict, verdict_lines,
+)
+from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, metrics_file, stage_dir
 from poetry_rnn.report import render_html
@@ -18,7 +20,7 @@ from poetry_rnn.tracking import crown_champion, finish_stage, stage_run, trainin
 STAGE = "compare"
 
 
-@cli
+@entry_point
 def main() -> None:
     with stage_run(STAGE, stage_params(STAGE, load_params())):
         evaluation = json.loads(metrics_file("evaluate").read_text())
@@ -26,21 +28,21 @@ def main() -> None:
         histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records")
                      for name, stage in ARCHITECTURES.items()}
         table = comparison_table(evaluation, training)
-        samples = (stage_dir("evaluate") / "figures" / "samples.md").read_text()
+        samples = json.loads((stage_dir("evaluate") / "figures" / "samples.json").read_text())
         with atomic_path(stage_dir(STAGE)) as out:
             out.mkdir()
             for figure in (stage_dir("evaluate") / "figures").glob("*.png"):
                 shutil.copy2(figure, out / figure.name)  # the report stands alone, in MLflow too
-            plots.score_bars(table.set_index("model")[["test_cosine", "nearest_word_accuracy"]].to_dict("index"),
-                             ["test_cosine", "nearest_word_accuracy"], out / "scores.png")
+            plots.score_bars(table.set_index("model"), list(SCORES), out / "scores.png")
             plots.training_curves(histories, out / "training_curves.png")
             table.to_csv(out / "comparison.csv", index=False)
             (out / "comparison.md").write_text(render_markdown(table, evaluation, samples))
             figures = {title: out / png for title, png in FIGURES.items()}
-            (out / "report.html").write_text(render_html(table, verdict_lines(evaluation), figures, samples))
+            (out / "report.html").write_text(render_html(shown_table(table), bootstrap_note(evaluation),
+                                                         verdict_lines(evaluation), figures, samples))
         outcome = verdict(evaluation)
         finish_stage(STAGE, outcome, [stage_dir(STAGE)])
-        crown_champion(outcome["winner"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
+        crown_champion(outcome["champion"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
 
 
 if __name__ == "__main__":

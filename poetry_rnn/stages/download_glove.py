@@ -2,7 +2,7 @@
 
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.download import fetch
-from poetry_rnn.errors import cli
+from poetry_rnn.errors import entry_point
 from poetry_rnn.glove import convert_glove
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import DOWNLOADS, GLOVE
@@ -11,7 +11,7 @@ from poetry_rnn.tracking import finish_stage, stage_run
 STAGE = "download_glove"
 
 
-@cli
+@entry_point
 def main() -> None:
     p = load_params()
     with stage_run(STAGE, stage_params(STAGE, p)):

@@ -1,63 +1,89 @@
-"""Stage 6: score both models on the test poems, decoding from the bottleneck alone, beside references."""
+"""Stage 6: score both models on the test poems, each token once, decoding from the bottleneck alone, beside
+references, with paired bootstrap intervals; score them on the validation poems too, for the champion."""
 
 import pandas as pd
 import torch
 
 from poetry_rnn import plots
-from poetry_rnn.atomic import atomic_path, write_text
-from poetry_rnn.chunking import load_chunks
+from poetry_rnn.atomic import atomic_path, write_json
+from poetry_rnn.chunking import load_chunks, load_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.errors import cli
+from poetry_rnn.errors import entry_point
 from poetry_rnn.evaluate import (
-    bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor, pca_reconstructor,
-    sample_reconstructions, score,
+    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor,
+    pca_reconstructor, sample_reconstructions, score_tokens, scored_tokens, summarize,
 )
 from poetry_rnn.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
+from poetry_rnn.stages.training import fingerprint
 from poetry_rnn.tracking import finish_stage, log_test_scores, stage_run, training_run_id
 from poetry_rnn.train import load_model
+from poetry_rnn.words import Candidates
 
 STAGE = "evaluate"
+VALIDATION = {"content_word_accuracy": "val_content_word_accuracy", "nearest_word_accuracy": "val_nearest_word_accuracy",
+              "test_cosine": "val_cosine"}
 
 
-@cli
+@entry_point
 def main() -> None:
     p = load_params()
     with stage_run(STAGE, stage_params(STAGE, p)):
         glove = load_glove(GLOVE)
         train_c, val_c, test_c = (load_chunks(CHUNKS, s) for s in ("train", "val", "test"))
-        vocab = Vocab.from_chunks(glove.vectors, train_c, val_c, test_c)  # nearest words over the corpus vocabulary
-        train, test = Windows.from_chunks(train_c, vocab), Windows.from_chunks(test_c, vocab)
-        models = {name: load_model(stage_dir(stage) / "checkpoints" / "best.pt", stage_params(stage, p))
+        candidates = Candidates.from_rows(load_vocabulary(CHUNKS)[0], glove.vectors)
+        vocab = Vocab.from_chunks(glove.vectors, train_c, val_c, test_c)  # input vectors, not search candidates
+        train, val, test = (Windows.from_chunks(c, vocab) for c in (train_c, val_c, test_c))
+        models = {name: load_model(stage_dir(stage) / "checkpoints" / "best.pt", fingerprint(stage, p))
                   for name, stage in ARCHITECTURES.items()}
-        pca, k = pca_reconstructor(train, vocab, models["baseline"].cfg.bottleneck, p.seed)
+        pca, k = pca_reconstructor(train, vocab, p.model.bottleneck, p.seed)
+        reconstructors = {name: model_reconstructor(m) for name, m in models.items()}
+        references = {"mean_vector": mean_vector_reconstructor(train, vocab), "pca": pca}
 
-        scores = {name: score(model_reconstructor(m), test, vocab) for name, m in models.items()}
+        tokens = scored_tokens(test_c, candidates, glove.words)
+        scores = {name: score_tokens(r, test, vocab, candidates) for name, r in (reconstructors | references).items()}
+        results = {name: summarize(s, tokens) for name, s in scores.items()}
+        pairs = [("attention", "baseline")] + [(m, r) for m in models for r in references]
+        ci, differences = bootstrap(scores, tokens, pairs, seed=p.seed)
+        for name in results:
+            results[name]["ci"] = ci[name]
+        val_tokens = scored_tokens(val_c, candidates, glove.words)
+        for name, r in reconstructors.items():
+            val_scores = summarize(score_tokens(r, val, vocab, candidates), val_tokens)
+            results[name]["validation"] = {v: val_scores[k] for k, v in VALIDATION.items()}
         codes = {name: encode_all(m, test, vocab) for name, m in models.items()}
         for name in models:
-            scores[name]["bottleneck"] = bottleneck_stats(codes[name])
-        refs = {"mean_vector": score(mean_vector_reconstructor(train, vocab), test, vocab), "pca": score(pca, test, vocab)}
-        refs["pca"]["components"] = k
+            results[name]["bottleneck"] = bottleneck_stats(codes[name])
+            results[name]["parameters"] = models[name].num_parameters()
+        results["pca"]["components"] = k
 
         out = stage_dir(STAGE)
         figures = out / "figures"
-        curves = {n: s["cosine_by_position"] for n, s in scores.items()}
-        curves |= {f"reference_{n}": s["cosine_by_position"] for n, s in refs.items()}
+        curves = {n: s.cosine_by_position for n, s in scores.items() if n in models}
+        curves |= {f"reference_{n}": scores[n].cosine_by_position for n in references}
         with atomic_path(out / "cosine_by_position.csv") as tmp:
             pd.DataFrame({"position": range(1, test.ids.shape[1] + 1), **curves}).to_csv(tmp, index=False)
         with atomic_path(figures) as tmp:
             tmp.mkdir()
             plots.cosine_by_position(curves, tmp / "cosine_by_position.png")
             plots.bottleneck_map({n: (z.numpy(), test_c.poem) for n, z in codes.items()}, tmp / "bottleneck_map.png")
-            attention = models["attention"]
             with torch.no_grad():
-                _, weights = attention.decoder(codes["attention"][:1])  # (1, heads, T, S), free running
+                _, weights = models["attention"].decoder(codes["attention"][:1])  # (1, heads, T, S), free running
             plots.attention_map(weights[0].numpy(), tmp / "attention.png")
-            write_text(tmp / "samples.md", sample_reconstructions(models, test, vocab, glove.words, n=3, seed=p.seed))
+            samples = sample_reconstructions(reconstructors, test, vocab, candidates, glove.words, n=3, seed=p.seed)
+            write_json(tmp / "samples.json", samples)
         for name, stage in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
-            log_test_scores(training_run_id(stage_dir(stage)), scores[name])
-        finish_stage(STAGE, {**scores, "reference": refs}, [out / "cosine_by_position.csv", figures])
+            log_test_scores(training_run_id(stage_dir(stage)), results[name])
+        evaluation = {
+            **{name: results[name] for name in models},
+            "reference": {name: results[name] for name in references},
+            "differences": differences,
+            "bootstrap": {"unit": "test poem", "poems": int(tokens.poem.max()) + 1, "resamples": RESAMPLES,
+                          "level": LEVEL, "seed": p.seed},
+            "vocabulary": len(candidates.rows),
+        }
+        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", figures])
 
 
 if __name__ == "__main__":

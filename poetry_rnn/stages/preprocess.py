@@ -5,7 +5,7 @@ import sys
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.corpus import read_corpus
 from poetry_rnn.download import fetch
-from poetry_rnn.errors import cli
+from poetry_rnn.errors import entry_point
 from poetry_rnn.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
@@ -15,7 +15,7 @@ from poetry_rnn.tracking import finish_stage, stage_run
 STAGE = "preprocess"
 
 
-@cli
+@entry_point
 def main() -> None:
     p = load_params()
     with stage_run(STAGE, stage_params(STAGE, p)):

@@ -9,25 +9,22 @@ import pandas as pd
 import torch
 
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.chunking import load_chunks
+from poetry_rnn.chunking import load_chunks, load_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.download import sha256_file
 from poetry_rnn.glove import load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
-from poetry_rnn.tracking import finish_stage, registered_name, stage_run
-from poetry_rnn.train import TrainConfig, load_model, pick_device, resumable, train
+from poetry_rnn.tracking import finish_stage, log_epochs, registered_name, stage_run
+from poetry_rnn.train import load_model, pick_device, resumable, train
 
 
-def train_config(p: Params) -> TrainConfig:
-    """The engine's settings from params.yaml."""
-    t = p.train
-    return TrainConfig(
-        epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
-        cosine_weight=t.loss.cosine_weight, word_weight=t.loss.word_weight, temperature=t.loss.temperature,
-        tf_start=t.teacher_forcing.start, tf_end=t.teacher_forcing.end, tf_schedule=t.teacher_forcing.schedule,
-        curriculum=[(c.window, c.epochs) for c in t.curriculum], patience=t.patience, clip=t.clip, seed=t.seed,
-    )
+def fingerprint(stage: str, p: Params) -> dict[str, object]:
+    """What a checkpoint of `stage` was trained on: the stage's params, and a hash of each chunk file and of the
+    GloVe meta. Resuming or evaluating a checkpoint whose fingerprint differs would mix data."""
+    files = sorted(CHUNKS.glob("*.npz")) + [GLOVE / "meta.json"]
+    return {**stage_params(stage, p), **{f"sha256:{f.as_posix()}": sha256_file(f) for f in files if f.is_file()}}
 
 
 def run_training_stage(architecture: str) -> None:
@@ -37,28 +34,34 @@ def run_training_stage(architecture: str) -> None:
 
     stage = ARCHITECTURES[architecture]
     p = load_params()
-    trained_with = stage_params(stage, p)
+    glove = load_glove(GLOVE)
+    train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
+    candidates, _ = load_vocabulary(CHUNKS)
+    trained_with = fingerprint(stage, p)
     out = stage_dir(stage)
     checkpoints = out / "checkpoints"
     resume = resumable(checkpoints, trained_with)
     if resume is None:
-        shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another params' checkpoints
-    with stage_run(stage, trained_with, run_id=resume.get("mlflow_run_id") if resume else None) as run:
+        shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another run's checkpoints
+    with stage_run(stage, stage_params(stage, p), run_id=resume.get("mlflow_run_id") if resume else None) as run:
+        if resume is not None:  # epochs checkpointed but not yet reported when the run was killed
+            log_epochs(run.info.run_id, resume["history"])
         torch.manual_seed(p.train.seed)
-        glove = load_glove(GLOVE)
-        train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
         vocab = Vocab.from_chunks(glove.vectors, train_chunks, val_chunks)
+        hidden = p.model.hidden if architecture == "attention" else p.model.baseline_hidden or p.model.hidden
         cfg = AutoencoderConfig(
-            input_dim=glove.dim, window=train_chunks.ids.shape[1], cell=p.model.cell, hidden=p.model.hidden,
+            input_dim=glove.dim, window=train_chunks.ids.shape[1], cell=p.model.cell, hidden=hidden,
             bottleneck=p.model.bottleneck, layers=p.model.layers, dropout=p.model.dropout,
             feed_previous=p.model.feed_previous, heads=p.model.heads if architecture == "attention" else 0,
+            vocab_size=len(candidates),
         )
         model = Autoencoder(cfg)
+        model.vocab.copy_(torch.from_numpy(candidates))
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
-            train_config(p), checkpoints, pick_device(p.train.device), fingerprint=trained_with, resume=resume,
+            p.train, checkpoints, pick_device(p.train.device), fingerprint=trained_with, resume=resume,
             extra_state={"mlflow_run_id": run.info.run_id},
-            on_epoch=lambda epoch, row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch),
+            on_epoch=lambda epoch, row: log_epochs(run.info.run_id, [row]),
         )
         with atomic_path(out / "history.csv") as tmp:
             pd.DataFrame(result.history).to_csv(tmp, index=False)
