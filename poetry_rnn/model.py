@@ -9,6 +9,7 @@ keys and values are memory slots computed from z, never encoder states.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
 
 import torch
@@ -35,6 +36,17 @@ class AutoencoderConfig:
         return asdict(self)
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Run a block on one intra-op thread: the QR behind orthogonal_ gives other bits on other thread counts."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def make_rnn(cfg: AutoencoderConfig, input_size: int, bidirectional: bool = False) -> nn.RNNBase:
     """The configured recurrent cell, batch-first, orthogonal recurrent and Xavier input weights."""
     rnn = RNNS[cfg.cell](
@@ -43,7 +55,8 @@ def make_rnn(cfg: AutoencoderConfig, input_size: int, bidirectional: bool = Fals
     )
     for name, w in rnn.named_parameters():
         if name.startswith("weight_hh"):
-            nn.init.orthogonal_(w)
+            with one_thread():
+                nn.init.orthogonal_(w)
         elif name.startswith("weight_ih"):
             nn.init.xavier_uniform_(w)
         else:
