@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import psutil
+
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
@@ -73,19 +75,8 @@ def _remove_dead_leftovers(dest: Path) -> None:
     pattern = re.compile(rf"\.{re.escape(dest.name)}\.(\d+)\.\w+\.tmp")
     for entry in dest.parent.iterdir():
         match = pattern.fullmatch(entry.name)
-        if match and entry.is_dir() and not _pid_alive(int(match.group(1))):
+        if match and entry.is_dir() and not psutil.pid_exists(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (signal 0 checks without sending anything)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, only owned by someone else
-    return True
 
 
 def write_json(dest: str | os.PathLike, obj) -> None:
