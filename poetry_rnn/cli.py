@@ -168,3 +168,29 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
     for t, (word, rebuilt, cos) in enumerate(zip(words, nearest, cosine), 1):
         table.add_row(str(t), word, rebuilt, f"{cos:.3f}")
     Console(width=200).print(table)
+
+
+@main.command()
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", default="frontier.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the figure; a CSV of the points is written beside it")
+@entry_point
+def frontier(repo: Path, out: Path) -> None:
+    """The compression frontier across the repo's DVC experiments: content-word accuracy, nearest-word accuracy
+    and cosine against numbers per token (bottleneck / window), both models and PCA, with 95% intervals."""
+    from poetry_rnn import plots
+    from poetry_rnn.atomic import atomic_path
+    from poetry_rnn.comparison import SCORES
+    from poetry_rnn.frontier import experiment_evaluations, frontier_table
+
+    table = frontier_table(experiment_evaluations(repo))
+    plots.frontier(table, out, SCORES)
+    with atomic_path(out.with_suffix(".csv")) as tmp:
+        table.to_csv(tmp, index=False)
+    shown = Table(title=f"compression frontier: {table['experiment'].nunique()} experiments -> {out}")
+    for column in ("experiment", "series", "numbers per token", *SCORES):
+        shown.add_column(column, justify="left" if column in ("experiment", "series") else "right")
+    for r in table.itertuples():
+        shown.add_row(r.experiment, r.series, f"{r.numbers_per_token:.3g}",
+                      *(f"{getattr(r, k):.4f} [{getattr(r, k + '_lo'):.4f}, {getattr(r, k + '_hi'):.4f}]" for k in SCORES))
+    Console(width=200).print(shown)

@@ -93,3 +93,22 @@ def attention_map(weights, path: Path) -> None:
     axes[0][0].set_ylabel("decoder position")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     _save(fig, path)
+
+
+def frontier(table, path: Path, scores: tuple[str, ...]) -> None:
+    """Each score against numbers per token (log scale), one line per model and for PCA, with 95% intervals."""
+    import numpy as np
+
+    fig, axes = plt.subplots(1, len(scores), figsize=(5.5 * len(scores), 4.2), squeeze=False)
+    for ax, key in zip(axes[0], scores):
+        for k, (series, rows) in enumerate(table.groupby("series", sort=False)):
+            x, y = rows["numbers_per_token"].to_numpy(), rows[key].astype(float).to_numpy()
+            errors = np.abs(np.stack([rows[f"{key}_lo"], rows[f"{key}_hi"]]).astype(float) - y)
+            style = "--" if series == "pca" else "-"
+            ax.errorbar(x, y, yerr=np.nan_to_num(errors), fmt=style + "o", capsize=3, color=f"C{k}",
+                        label="PCA (as many components)" if series == "pca" else series)
+        ax.set_xscale("log", base=2)
+        ax.set(xlabel="numbers per token (bottleneck / window)", ylabel=key, title=f"{key} (95% CI)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].legend()
+    _save(fig, path)

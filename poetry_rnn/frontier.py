@@ -1,0 +1,59 @@
+"""The compression frontier: each score against numbers per token (bottleneck / window), for both models and
+PCA of the same size, across the DVC experiments of a repo, with their bootstrap intervals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from poetry_rnn.comparison import MODELS, SCORES
+from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.paths import metrics_file
+
+SERIES = (*MODELS, "pca")  # PCA has as many components as the bottleneck has numbers
+
+
+def experiment_evaluations(repo: str | Path = ".") -> list[tuple[str, dict, dict]]:
+    """(name, params, evaluate.json) of the workspace and of each experiment from HEAD that has an evaluation."""
+    import dvc.api
+
+    found = []
+    for row in dvc.api.exp_show(repo=str(repo)):
+        params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window")}
+        if None in params.values() or isinstance(row.get(f"{MODELS[0]}.test_cosine"), str):
+            continue  # no params or no metrics ("!"): a commit whose pipeline never ran
+        if row["rev"] == "workspace":
+            path = Path(repo) / metrics_file("evaluate")
+            if not path.is_file():
+                continue
+            text, name = path.read_text(), "workspace"
+        else:
+            text, name = dvc.api.read(str(metrics_file("evaluate")), repo=str(repo), rev=row["rev"]), row["Experiment"] or row["rev"]
+        found.append((name, params, json.loads(text)))
+    return sorted(found, key=lambda f: f[0] == "workspace")  # stable: the workspace last, so a named experiment wins
+
+
+def frontier_table(evaluations: list[tuple[str, dict, dict]]) -> pd.DataFrame:
+    """One row per experiment and series: numbers per token, each score with its interval. Evaluations seen twice
+    (the workspace holds the last experiment applied) appear once, under the first name."""
+    rows, seen = [], set()
+    for name, params, evaluation in evaluations:
+        key = json.dumps(evaluation, sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        for series in SERIES:
+            result = evaluation[series] if series in MODELS else evaluation["reference"][series]
+            row = {"experiment": name, "series": series, "bottleneck": int(params["model.bottleneck"]),
+                   "window": int(params["chunk.window"])}
+            row["numbers_per_token"] = row["bottleneck"] / row["window"]
+            for score in SCORES:
+                row[score] = result[score]
+                row[f"{score}_lo"], row[f"{score}_hi"] = result["ci"][score]
+            rows.append(row)
+    if not rows:
+        raise PoetryRnnError("no experiment with metrics/evaluate.json: run a sweep first, e.g. "
+                             "`dvc exp run --queue -S 'model.bottleneck=16,64,256'` and `dvc queue start`")
+    return pd.DataFrame(rows).sort_values(["series", "numbers_per_token"], ignore_index=True)

@@ -1,0 +1,68 @@
+"""The compression frontier is read from real DVC experiments (their metrics/evaluate.json, intervals included)
+and drawn per model and for PCA against numbers per token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from poetry_rnn import cli
+from project import run
+
+# A stand-in evaluate stage: scores grow with the bottleneck, so the frontier's order can be checked.
+FAKE_EVALUATE = '''
+import json, yaml
+p = yaml.safe_load(open("params.yaml"))
+b, w = p["model"]["bottleneck"], p["chunk"]["window"]
+def result(scale):
+    scores = {"content_word_accuracy": scale * b / 1000, "nearest_word_accuracy": scale * b / 500, "test_cosine": 0.5 + scale * b / 10000}
+    return {**scores, "ci": {k: [v * 0.9, v * 1.1] for k, v in scores.items()}}
+json.dump({"baseline": result(1.0), "attention": result(1.5), "reference": {"pca": result(0.5), "mean_vector": result(0.1)}},
+          open("metrics/evaluate.json", "w"))
+'''
+
+
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    """A git + DVC repo whose stage writes an evaluation for model.bottleneck, swept over 8, 16 and 32."""
+    repo = tmp_path / "repo"
+    (repo / "metrics").mkdir(parents=True)
+    (repo / "evaluate.py").write_text(FAKE_EVALUATE)
+    (repo / "params.yaml").write_text("model:\n  bottleneck: 8\nchunk:\n  window: 16\n")
+    (repo / "dvc.yaml").write_text("stages:\n  evaluate:\n    cmd: python evaluate.py\n    deps: [evaluate.py]\n"
+                                   "    params: [model.bottleneck, chunk.window]\n    metrics: [metrics/evaluate.json]\n")
+    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"], ["git", "config", "user.name", "T"],
+                ["dvc", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "sweep"]):
+        run(cmd, repo)
+    for b in (16, 32):
+        run(["dvc", "exp", "run", "-S", f"model.bottleneck={b}", "--name", f"b{b}"], repo)
+    return repo
+
+
+@pytest.mark.e2e
+def test_frontier_plots_every_experiment_with_intervals(sweep, monkeypatch):
+    monkeypatch.chdir(sweep)
+    out = sweep / "frontier.png"
+    result = CliRunner().invoke(cli.main, ["frontier", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = pd.read_csv(sweep / "frontier.csv")
+    # The workspace holds b32's results: counted once. The base commit (never run) has none.
+    assert sorted(set(table["experiment"])) == ["b16", "b32"]
+    pca = table[table["series"] == "pca"]
+    assert pca["numbers_per_token"].tolist() == [1.0, 2.0]
+    assert pca["content_word_accuracy"].tolist() == pytest.approx([0.5 * 16 / 1000, 0.5 * 32 / 1000])
+    attention = table[table["series"] == "attention"].iloc[-1]
+    assert attention["test_cosine_lo"] == pytest.approx(0.9 * attention["test_cosine"])
+    assert "b16" in result.stdout and "attention" in result.stdout
+
+
+def test_frontier_without_experiments_says_what_to_run():
+    from poetry_rnn.errors import PoetryRnnError
+    from poetry_rnn.frontier import frontier_table
+
+    with pytest.raises(PoetryRnnError, match="run a sweep first"):
+        frontier_table([])
