@@ -174,8 +174,9 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", default="frontier.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the figure; a CSV of the points is written beside it")
+@click.option("--exp", "names", multiple=True, help="only these experiments (repeat it); default: all")
 @entry_point
-def frontier(repo: Path, out: Path) -> None:
+def frontier(repo: Path, out: Path, names: tuple[str, ...]) -> None:
     """The compression frontier across the repo's DVC experiments: content-word accuracy, nearest-word accuracy
     and cosine against numbers per token (bottleneck / window), both models and PCA, with 95% intervals."""
     from poetry_rnn import plots
@@ -183,7 +184,8 @@ def frontier(repo: Path, out: Path) -> None:
     from poetry_rnn.comparison import SCORES
     from poetry_rnn.frontier import experiment_evaluations, frontier_table
 
-    table = frontier_table(experiment_evaluations(repo))
+    found = experiment_evaluations(repo)
+    table = frontier_table([f for f in found if f[0] in names] if names else found)
     plots.frontier(table, out, SCORES)
     with atomic_path(out.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)

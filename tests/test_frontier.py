@@ -59,6 +59,10 @@ def test_frontier_plots_every_experiment_with_intervals(sweep, monkeypatch):
     assert attention["test_cosine_lo"] == pytest.approx(0.9 * attention["test_cosine"])
     assert "b16" in result.stdout and "attention" in result.stdout
 
+    only = CliRunner().invoke(cli.main, ["frontier", "--out", str(out), "--exp", "b16"])
+    assert only.exit_code == 0, only.output
+    assert set(pd.read_csv(sweep / "frontier.csv")["experiment"]) == {"b16"}
+
 
 def test_frontier_without_experiments_says_what_to_run():
     from poetry_rnn.errors import PoetryRnnError
