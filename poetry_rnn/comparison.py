@@ -74,6 +74,11 @@ def best_reference(evaluation: dict, key: str) -> str:
     return max(refs, key=lambda n: -1.0 if refs[n][key] is None else refs[n][key])
 
 
+def verdict_pairs(evaluation: dict, key: str) -> list[tuple[str, str]]:
+    """The comparisons a verdict on `key` rests on: attention against baseline, each model against the best reference."""
+    return [("attention", "baseline")] + [(m, best_reference(evaluation, key)) for m in MODELS]
+
+
 def champion(evaluation: dict) -> str:
     """The model with the better validation scores, compared in CHAMPION_BASIS order: test scores never pick it."""
     return max(MODELS, key=lambda n: tuple(evaluation[n]["validation"][k] or 0.0 for k in CHAMPION_BASIS))
@@ -83,8 +88,7 @@ def verdict(evaluation: dict) -> dict:
     """Per score: attention against baseline, and each model against the best reference, as words and margins."""
     out: dict[str, dict] = {"verdict": {}, "difference": {}}
     for key in SCORES:
-        pairs = [("attention", "baseline")] + [(m, best_reference(evaluation, key)) for m in MODELS]
-        for a, b in pairs:
+        for a, b in verdict_pairs(evaluation, key):
             d = evaluation["differences"][f"{a}_vs_{b}"][key]
             name = f"{a}_vs_{b}" if b in MODELS else f"{a}_vs_best_reference"
             out["verdict"].setdefault(name, {})[key] = judge(d["ci"])
@@ -96,7 +100,7 @@ def verdict_lines(evaluation: dict) -> list[str]:
     """The verdicts in words, lead score first, each read from the 95% interval of a paired difference."""
     lines = []
     for key in SCORES:
-        for a, b in [("attention", "baseline")] + [(m, best_reference(evaluation, key)) for m in MODELS]:
+        for a, b in verdict_pairs(evaluation, key):
             d = evaluation["differences"][f"{a}_vs_{b}"][key]
             lo, hi = d["ci"]
             word = judge(d["ci"])
