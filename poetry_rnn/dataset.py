@@ -49,9 +49,14 @@ class Windows:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def to(self, device: torch.device) -> Windows:
+        """The same windows on `device` (itself when already there)."""
+        return Windows(self.ids.to(device), self.mask.to(device), self.score.to(device))
+
     def batches(self, batch_size: int, generator: torch.Generator | None = None):
         """Yield (ids, mask, score) batches; shuffled when a generator is given."""
         order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
+        order = order.to(self.ids.device)  # one copy per pass, not one per batch
         for i in range(0, len(self), batch_size):
             j = order[i : i + batch_size]
             yield self.ids[j], self.mask[j], self.score[j]

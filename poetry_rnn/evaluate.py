@@ -52,18 +52,21 @@ class TokenScores:
 
 @torch.no_grad()
 def score_tokens(reconstruct: Reconstructor, data: Windows, vocab: Vocab, candidates: Candidates,
-                 batch_size: int = 256) -> TokenScores:
-    """Reconstruct every window; score each token once, from the window where it sits farthest from an edge."""
+                 batch_size: int = 256, device: torch.device = torch.device("cpu")) -> TokenScores:
+    """Reconstruct every window; score each token once, from the window where it sits farthest from an edge.
+    Windows, vectors and the nearest-word search live on `device`."""
     T = data.ids.shape[1]
+    table, data, candidates = vocab.table.to(device), data.to(device), candidates.to(device)
     cosines, hits = [], []
-    pos_sum, pos_n = torch.zeros(T, dtype=torch.float64), torch.zeros(T, dtype=torch.float64)
+    pos_sum = torch.zeros(T, dtype=torch.float64, device=device)
+    pos_n = torch.zeros(T, dtype=torch.float64, device=device)
     for ids, mask, score in data.batches(batch_size):
-        x = vocab.table[ids]  # (B, T, D)
-        y = reconstruct(x, mask)  # (B, T, D)
+        x = table[ids]  # (B, T, D)
+        y = reconstruct(x, mask).to(device)  # (B, T, D)
         cos = F.cosine_similarity(y, x, dim=-1, eps=1e-8) * mask  # (B, T), 0 on padding
         pos_sum += cos.sum(0).double()
         pos_n += mask.sum(0).double()
-        cosines.append(cos[score].double())
+        cosines.append(cos[score].double().cpu())
         hits.append(candidates.nearest(y[score]) == vocab.glove_rows(ids[score]))
     by_position = (pos_sum / pos_n.clamp(min=1)).tolist()
     return TokenScores(torch.cat(cosines).numpy(), torch.cat(hits).numpy(), [round(c, 6) for c in by_position])
@@ -140,15 +143,16 @@ def bootstrap(scores: dict[str, TokenScores], tokens: Tokens, pairs: list[tuple[
 
 
 def model_reconstructor(model: Autoencoder, device: torch.device = torch.device("cpu")) -> Reconstructor:
-    """A trained model, decoding from the bottleneck alone (no teacher forcing)."""
+    """A trained model on `device`, decoding from the bottleneck alone (no teacher forcing); answers on the
+    device of its input."""
     model.eval().to(device)
-    return lambda x, mask: model(x.to(device), mask.to(device)).cpu()
+    return lambda x, mask: model(x.to(device), mask.to(device)).to(x.device)
 
 
 def mean_vector_reconstructor(train: Windows, vocab: Vocab) -> Reconstructor:
     """Reference: predict the mean training token vector at every position."""
     mean = train.mean_vector(vocab)  # (D,)
-    return lambda x, mask: mean.expand_as(x)
+    return lambda x, mask: mean.to(x.device).expand_as(x)
 
 
 def pca_reconstructor(
@@ -163,17 +167,19 @@ def pca_reconstructor(
     pca = PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(flat)
 
     def reconstruct(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        flat_x = (x * mask[..., None]).flatten(1).numpy()
-        return torch.from_numpy(pca.inverse_transform(pca.transform(flat_x)).astype(np.float32)).view_as(x)
+        flat_x = (x * mask[..., None]).flatten(1).cpu().numpy()
+        return torch.from_numpy(pca.inverse_transform(pca.transform(flat_x)).astype(np.float32)).view_as(x).to(x.device)
 
     return reconstruct, k
 
 
 @torch.no_grad()
 def encode_all(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int = 256) -> torch.Tensor:
-    """Bottleneck vectors of every window, (N, Z)."""
+    """Bottleneck vectors of every window, (N, Z), on the CPU; computed on the model's device."""
     model.eval()
-    return torch.cat([model.encode(vocab.table[ids], mask) for ids, mask, _ in data.batches(batch_size)])
+    device = model.offset.device
+    table, data = vocab.table.to(device), data.to(device)
+    return torch.cat([model.encode(table[ids], mask).cpu() for ids, mask, _ in data.batches(batch_size)])
 
 
 def bottleneck_stats(z: torch.Tensor) -> dict:

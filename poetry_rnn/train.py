@@ -62,15 +62,13 @@ def curriculum_window(cfg: TrainParams, epoch: int, full: int) -> int:
     return full
 
 
-def masked_cosine(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Cosine of each real token, (n_real,)."""
-    return F.cosine_similarity(pred[mask], target[mask], dim=-1, eps=1e-8)
-
-
 def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None) -> torch.Tensor:
     """w * (1 - cosine) + (1 - w) * MSE on real tokens, plus word_weight * softmax loss over the batch's words."""
-    loss = cfg.cosine_weight * (1 - masked_cosine(pred, target, mask).mean())
-    loss = loss + (1 - cfg.cosine_weight) * F.mse_loss(pred[mask], target[mask])
+    # Means over real tokens as weighted sums, not pred[mask]: boolean indexing waits on the device for a count.
+    share = mask.to(pred.dtype) / mask.sum().clamp(min=1)  # (B, T): each real token's weight, padding 0
+    cos = F.cosine_similarity(pred, target, dim=-1, eps=1e-8)  # (B, T)
+    loss = cfg.cosine_weight * (1 - (cos * share).sum())
+    loss = loss + (1 - cfg.cosine_weight) * (((pred - target) ** 2).mean(-1) * share).sum()
     if cfg.word_weight > 0:
         # Sampled softmax: the candidates are the words in this batch, frequent words among them.
         true = ids[mask]
@@ -85,19 +83,29 @@ def mean_cosine(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int
     """Mean token cosine of the reconstructions, each token once, decoding from z alone (no teacher forcing)."""
     model.eval()
     table = vocab.table.to(device)
-    total, count = 0.0, 0
+    data = data.to(device)
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = torch.zeros((), dtype=torch.long, device=device)
     for ids, mask, score in data.batches(batch_size):
-        ids, mask, score = ids.to(device), mask.to(device), score.to(device)
         x = table[ids]  # (B, T, D)
-        cos = masked_cosine(model(x, mask), x, score)
-        total, count = total + cos.sum().item(), count + cos.numel()
-    return total / max(count, 1)
+        with autocast(device):
+            y = model(x, mask)
+        cos = F.cosine_similarity(y.float(), x, dim=-1, eps=1e-8) * score  # (B, T), 0 where not scored
+        total, count = total + cos.sum(dtype=torch.float64), count + score.sum()
+    return total.item() / max(count.item(), 1)
 
 
-def gradient_health(model: torch.nn.Module) -> tuple[float, int, int]:
-    """Global gradient norm, and how many parameter tensors vanish (< 1e-7) or explode (> 100)."""
+def gradient_health(model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Global gradient norm, and how many parameter tensors vanish (< 1e-7) or explode (> 100): 0-d tensors on
+    the gradients' device, so that the training loop never waits on the device to read them."""
     norms = torch.stack([p.grad.detach().norm() for p in model.parameters() if p.grad is not None])
-    return norms.norm().item(), int((norms < VANISHING).sum()), int((norms > EXPLODING).sum())
+    return norms.norm(), (norms < VANISHING).sum(), (norms > EXPLODING).sum()
+
+
+def autocast(device: torch.device):
+    """bf16 mixed precision on a CUDA device that has it; a no-op elsewhere (CPU results stay bit-exact)."""
+    enabled = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def save_checkpoint(path: Path, **state) -> None:
@@ -171,6 +179,7 @@ def train(
     else:  # centre on the mean training vector (a resumed model has it in its state)
         model.offset.copy_(train_data.mean_vector(vocab))
     unit_table = F.normalize(table, dim=-1)  # for the word loss
+    train_data = train_data.to(device)  # once: no host-to-device copy per batch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     full = train_data.ids.shape[1]
     curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
@@ -179,35 +188,43 @@ def train(
     for epoch in bar:
         model.train()
         ratio, window = teacher_forcing_ratio(cfg, epoch), curriculum_window(cfg, epoch, full)
-        loss_sum = norm_sum = 0.0
-        batches = vanishing = exploding = 0
+        # Running sums stay on the device; they are read once, after the epoch, so no batch waits on the host.
+        zero = torch.zeros((), dtype=torch.float64, device=device)
+        loss_sum, norm_sum, tokens, bad_loss = zero.clone(), zero.clone(), zero.clone(), zero.clone()
+        vanishing = exploding = bad_batch = torch.zeros((), dtype=torch.long, device=device)  # bad_batch 0: none
+        batches = 0
         for ids, mask, _ in train_data.batches(cfg.batch_size, shuffle):
-            ids, mask = ids[:, :window].to(device), mask[:, :window].to(device)
+            ids, mask = ids[:, :window], mask[:, :window]
             x = table[ids]  # (B, T, D)
-            loss = masked_loss(model.teacher_forced(x, mask, ratio, coins), x, mask, cfg.loss, ids, unit_table)
-            if not math.isfinite(loss.item()):
-                raise PoetryRnnError(
-                    f"training diverged: loss is {loss.item()} at epoch {epoch}, batch {batches + 1}; "
-                    "lower train.lr and rerun (the last good checkpoint is kept)"
-                )
+            with autocast(device):
+                y = model.teacher_forced(x, mask, ratio, coins)
+            loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm, v, e = gradient_health(model)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
-            loss_sum, norm_sum, batches = loss_sum + loss.item(), norm_sum + norm, batches + 1
-            vanishing, exploding = max(vanishing, v), max(exploding, e)
-            tokens_seen += int(mask.sum())
+            first_bad = (bad_batch == 0) & ~torch.isfinite(loss)
+            bad_batch = torch.where(first_bad, batches + 1, bad_batch)
+            bad_loss = torch.where(first_bad, loss.detach().double(), bad_loss)
+            loss_sum, norm_sum, tokens = loss_sum + loss.detach(), norm_sum + norm, tokens + mask.sum()
+            vanishing, exploding, batches = torch.maximum(vanishing, v), torch.maximum(exploding, e), batches + 1
+        if bad_batch.item():  # this epoch's weights are not checkpointed: the last good checkpoint is kept
+            raise PoetryRnnError(
+                f"training diverged: loss is {bad_loss.item()} at epoch {epoch}, batch {bad_batch.item()}; "
+                "lower train.lr and rerun (the last good checkpoint is kept)"
+            )
+        tokens_seen += int(tokens.item())
         row = {
             "epoch": epoch,
-            "train_loss": loss_sum / batches,
+            "train_loss": loss_sum.item() / batches,
             "val_cosine": mean_cosine(model, val_data, vocab, cfg.batch_size * 4, device),
             "lr": opt.param_groups[0]["lr"],
             "teacher_forcing": ratio,
             "window": window,
-            "grad_norm": norm_sum / batches,
-            "grad_vanishing_layers": vanishing,
-            "grad_exploding_layers": exploding,
+            "grad_norm": norm_sum.item() / batches,
+            "grad_vanishing_layers": int(vanishing.item()),
+            "grad_exploding_layers": int(exploding.item()),
         }
         sched.step()
         result.history.append(row)

@@ -32,6 +32,10 @@ class Candidates:
         rows = np.asarray(rows, np.int64)
         return cls(rows, F.normalize(torch.from_numpy(np.asarray(vectors[rows], dtype=np.float32)), dim=-1))
 
+    def to(self, device: torch.device) -> Candidates:
+        """The same candidates with their vectors on `device`, where the search then runs."""
+        return Candidates(self.rows, self.unit.to(device))
+
     @torch.no_grad()
     def nearest(self, vectors: torch.Tensor, block: int = 4096) -> torch.Tensor:
         """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64; in blocks,

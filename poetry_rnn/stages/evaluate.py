@@ -18,7 +18,7 @@ from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
 from poetry_rnn.stages.training import fingerprint
 from poetry_rnn.tracking import finish_stage, log_test_scores, stage_run, training_run_id
-from poetry_rnn.train import load_model
+from poetry_rnn.train import load_model, pick_device
 from poetry_rnn.words import Candidates
 
 STAGE = "evaluate"
@@ -38,11 +38,13 @@ def main() -> None:
         models = {name: load_model(stage_dir(stage) / "checkpoints" / "best.pt", fingerprint(stage, p))
                   for name, stage in ARCHITECTURES.items()}
         pca, k = pca_reconstructor(train, vocab, p.model.bottleneck, p.seed)
-        reconstructors = {name: model_reconstructor(m) for name, m in models.items()}
+        device = pick_device(p.train.device)
+        reconstructors = {name: model_reconstructor(m, device) for name, m in models.items()}
         references = {"mean_vector": mean_vector_reconstructor(train, vocab), "pca": pca}
 
         tokens = scored_tokens(test_c, candidates, glove.words)
-        scores = {name: score_tokens(r, test, vocab, candidates) for name, r in (reconstructors | references).items()}
+        scores = {name: score_tokens(r, test, vocab, candidates, device=device)
+                  for name, r in (reconstructors | references).items()}
         results = {name: summarize(s, tokens) for name, s in scores.items()}
         pairs = [("attention", "baseline")] + [(m, r) for m in models for r in references]
         ci, differences = bootstrap(scores, tokens, pairs, seed=p.seed)
@@ -50,7 +52,7 @@ def main() -> None:
             results[name]["ci"] = ci[name]
         val_tokens = scored_tokens(val_c, candidates, glove.words)
         for name, r in reconstructors.items():
-            val_scores = summarize(score_tokens(r, val, vocab, candidates), val_tokens)
+            val_scores = summarize(score_tokens(r, val, vocab, candidates, device=device), val_tokens)
             results[name]["validation"] = {v: val_scores[k] for k, v in VALIDATION.items()}
         codes = {name: encode_all(m, test, vocab) for name, m in models.items()}
         for name in models:
@@ -69,8 +71,8 @@ def main() -> None:
             plots.cosine_by_position(curves, tmp / "cosine_by_position.png")
             plots.bottleneck_map({n: (z.numpy(), test_c.poem) for n, z in codes.items()}, tmp / "bottleneck_map.png")
             with torch.no_grad():
-                _, weights = models["attention"].decoder(codes["attention"][:1])  # (1, heads, T, S), free running
-            plots.attention_map(weights[0].numpy(), tmp / "attention.png")
+                _, weights = models["attention"].decoder(codes["attention"][:1].to(device))  # (1, heads, T, S), free running
+            plots.attention_map(weights[0].cpu().numpy(), tmp / "attention.png")
             samples = sample_reconstructions(reconstructors, test, vocab, candidates, glove.words, n=3, seed=p.seed)
             write_json(tmp / "samples.json", samples)
         for name, stage in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
