@@ -3,8 +3,10 @@
     python benchmarks/throughput.py                 # synthetic windows, default params.yaml model
     python benchmarks/throughput.py --real          # the windows in data/chunks (after `dvc repro chunk`)
 
-Prints tokens per second for a training step (forward, backward, AdamW) in each decoding mode, and the time
-to score the evaluation set. Figures vary with the machine; compare them on the same one.
+Prints tokens per second for a training step (forward, backward, AdamW; bf16 autocast on CUDA, as train() runs
+it) in each decoding mode, and the time to score the evaluation set, on every device present (the CPU and
+each CUDA device), with each device's ratio to the CPU measured in the same run. Figures vary with the
+machine; compare them on the same one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.evaluate import model_reconstructor, score_tokens
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import load_params
-from poetry_rnn.train import masked_loss
+from poetry_rnn.train import autocast, masked_loss
 from poetry_rnn.words import Candidates
 
 
@@ -43,21 +45,32 @@ def real(n: int) -> tuple[Windows, Vocab]:
     return Windows(w.ids[:n], w.mask[:n], w.score[:n]), vocab
 
 
-def train_tokens_per_second(model: Autoencoder, data: Windows, vocab: Vocab, batch: int, ratio: float, batches: int) -> float:
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_tokens_per_second(model: Autoencoder, data: Windows, vocab: Vocab, batch: int, ratio: float, batches: int,
+                            device: torch.device) -> float:
     """Tokens per second of full training steps at a teacher-forcing ratio (1.0: fused call; below: per-step loop)."""
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     cfg, coins = load_params().train.loss, torch.Generator().manual_seed(0)
+    table, data = vocab.table.to(device), data.to(device)
     it = data.batches(batch, torch.Generator().manual_seed(0))
     tokens, elapsed = 0, 0.0
     for i in range(batches + 2):  # the first two are warm-up
         ids, mask, _ = next(it)
-        x = vocab.table[ids]
+        x = table[ids]
+        sync(device)
         start = time.perf_counter()
-        y, _ = model.decoder(model.encode(x, mask), target=x, teacher_forcing=ratio, generator=coins)
-        loss = masked_loss(y, x, mask, cfg)
+        with autocast(device):
+            y, _ = model.decoder(model.encode(x, mask), target=x, teacher_forcing=ratio, generator=coins)
+        loss = masked_loss(y.float(), x, mask, cfg)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sync(device)
         if i >= 2:
             elapsed += time.perf_counter() - start
             tokens += int(mask.sum())
@@ -76,26 +89,35 @@ def main() -> None:
     data, vocab = real(args.windows) if args.real else synthetic(args.windows, p.chunk.window, p.glove.dim)
     window, dim = data.ids.shape[1], vocab.table.shape[1]
     candidates = Candidates(np.asarray(vocab.rows, np.int64), torch.nn.functional.normalize(vocab.table, dim=-1))
+    devices = [torch.device("cpu")] + [torch.device("cuda", i) for i in range(torch.cuda.device_count())]
     print(f"{'synthetic' if not args.real else 'data/chunks'}: {len(data)} windows of {window} tokens, {dim}-d vectors, "
           f"cell {p.model.cell}, hidden {p.model.hidden}, bottleneck {p.model.bottleneck}, batch {p.train.batch_size}, "
-          f"{args.threads} threads, torch {torch.__version__}")
-    print(f"{'model':<10} {'decoder':<34} {'train tok/s':>12} {'vs loop':>8} {'eval s':>8}")
-    for name, heads in (("baseline", 0), ("attention", p.model.heads)):
-        rows = []
-        for label, feed, ratio in (("fed z + position (fused)", False, 1.0),
-                                   ("teacher forcing 1.0 (fused)", True, 1.0),
-                                   ("scheduled sampling (per-step loop)", True, 0.5)):
-            torch.manual_seed(0)
-            cfg = AutoencoderConfig(input_dim=dim, window=window, cell=p.model.cell, hidden=p.model.hidden,
-                                    bottleneck=p.model.bottleneck, layers=p.model.layers, heads=heads, feed_previous=feed)
-            model = Autoencoder(cfg)
-            tps = train_tokens_per_second(model, data, vocab, p.train.batch_size, ratio, args.batches)
-            start = time.perf_counter()
-            score_tokens(model_reconstructor(model), data, vocab, candidates)  # free running: a per-step loop when fed its outputs
-            rows.append((label, tps, time.perf_counter() - start))
-        loop = rows[-1][1]
-        for label, tps, seconds in rows:
-            print(f"{name:<10} {label:<34} {tps:>12,.0f} {tps / loop:>7.1f}x {seconds:>8.2f}")
+          f"{args.threads} CPU threads, torch {torch.__version__}")
+    print("devices: " + ", ".join(torch.cuda.get_device_name(d) if d.type == "cuda" else "cpu" for d in devices))
+    print(f"{'device':<8} {'model':<10} {'decoder':<34} {'train tok/s':>12} {'vs loop':>8} {'vs cpu':>8} {'eval s':>8}")
+    on_cpu = {}
+    for device in devices:
+        for name, heads in (("baseline", 0), ("attention", p.model.heads)):
+            rows = []
+            for label, feed, ratio in (("fed z + position (fused)", False, 1.0),
+                                       ("teacher forcing 1.0 (fused)", True, 1.0),
+                                       ("scheduled sampling (per-step loop)", True, 0.5)):
+                torch.manual_seed(0)
+                cfg = AutoencoderConfig(input_dim=dim, window=window, cell=p.model.cell, hidden=p.model.hidden,
+                                        bottleneck=p.model.bottleneck, layers=p.model.layers, heads=heads,
+                                        feed_previous=feed)
+                model = Autoencoder(cfg)
+                tps = train_tokens_per_second(model, data, vocab, p.train.batch_size, ratio, args.batches, device)
+                sync(device)
+                start = time.perf_counter()  # free running: a per-step loop when fed its outputs
+                score_tokens(model_reconstructor(model, device), data, vocab, candidates, device=device)
+                sync(device)
+                rows.append((label, tps, time.perf_counter() - start))
+            loop = rows[-1][1]
+            for label, tps, seconds in rows:
+                base = on_cpu.setdefault((name, label), tps)
+                print(f"{device.type:<8} {name:<10} {label:<34} {tps:>12,.0f} {tps / loop:>7.1f}x {tps / base:>7.1f}x "
+                      f"{seconds:>8.2f}")
 
 
 if __name__ == "__main__":
