@@ -147,10 +147,7 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
     if not words:
         raise PoetryRnnError("no word of the text is in the GloVe vocabulary: nothing to reconstruct")
     name, net = load_registered(model, alias)
-    if len(words) > net.cfg.window:
-        click.echo(f"kept the first {net.cfg.window} of {len(words)} words (the model's window)", err=True)
-        words = words[: net.cfg.window]
-    x = torch.from_numpy(glove.vectors[[glove.index[w] for w in words]].astype("float32"))[None]
+    x = torch.from_numpy(glove.vectors[[glove.index[w] for w in words]].astype("float32"))  # (n, D)
     rows = net.vocab.numpy()
     if not len(rows):
         raise PoetryRnnError(f"models:/{name}@{alias} carries no training vocabulary (an older version registered it): "
@@ -158,11 +155,14 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
     if rows.max() >= len(glove.words):
         raise PoetryRnnError(f"models:/{name}@{alias} was trained with other GloVe vectors than {glove_dir} "
                              f"({len(glove.words)} words): point --glove at the folder it was trained with")
+    T = net.cfg.window  # a longer text goes through in consecutive windows, each squeezed on its own
     with torch.no_grad():
-        y = net(x)[0]
+        y = torch.cat([net(x[i : i + T][None])[0] for i in range(0, len(x), T)])  # (n, D)
     nearest = [glove.words[int(r)] for r in Candidates.from_rows(rows, glove.vectors).nearest(y)]
-    cosine = F.cosine_similarity(x[0], y, dim=-1).tolist()
-    table = Table(title=f"models:/{name}@{alias}: {len(words)} words through a {net.cfg.bottleneck}-number bottleneck")
+    cosine = F.cosine_similarity(x, y, dim=-1).tolist()
+    windows = -(-len(words) // T)
+    table = Table(title=f"models:/{name}@{alias}: {len(words)} words, {windows} window(s) of up to {T}, each through a "
+                        f"{net.cfg.bottleneck}-number bottleneck ({net.cfg.bottleneck / T:.3g} numbers per token)")
     for column in ("position", "original", "reconstruction (nearest training word)", "cosine"):
         table.add_column(column, justify="right" if column in ("position", "cosine") else "left")
     for t, (word, rebuilt, cos) in enumerate(zip(words, nearest, cosine), 1):

@@ -60,12 +60,15 @@ def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruct
     assert {r[3].strip() for r in rows} <= set(VOCABULARY)  # answered from the model's training vocabulary only
 
 
-def test_reconstruct_cuts_the_text_to_the_models_window(project):
+def test_reconstruct_runs_a_longer_text_through_consecutive_windows(project):
     register("poetry-rnn-baseline", heads=0)
     tracking.crown_champion("baseline", {"attention": None, "baseline": None})
-    result = CliRunner().invoke(cli.main, ["reconstruct", " ".join(["sea"] * 20), "--model", "poetry-rnn-baseline"])
+    text = " ".join(["sea", "sky", "night", "the"] * 5)  # 20 words, window 12: a full window and one of 8
+    result = CliRunner().invoke(cli.main, ["reconstruct", text, "--model", "poetry-rnn-baseline"])
     assert result.exit_code == 0, result.output
-    assert "kept the first 12 of 20 words" in result.stderr
+    assert "20 words, 2 window(s) of up to 12" in result.stdout
+    rows = [line.split("│") for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [r[2].strip() for r in rows] == text.split()  # every word, in order
 
 
 def test_runs_lists_recent_runs_with_params_and_scores(project):
