@@ -24,7 +24,7 @@ def write_params(tmp_path, **overrides) -> Path:
 
 def test_project_params_yaml_is_valid():
     p = load_params(ROOT / "params.yaml")
-    assert p.chunk.window == 50 and p.chunk.stride == 40 and p.glove.dim == 300
+    assert 0 < p.chunk.stride < p.chunk.window and p.glove.dim == 300  # overlapping windows of GloVe 300-d
 
 
 def test_mistyped_key_is_refused_with_nearest_valid_name(tmp_path):
@@ -45,7 +45,7 @@ def test_split_must_sum_to_one(tmp_path):
 
 @pytest.mark.parametrize("stride", [50, 60])
 def test_stride_must_be_less_than_window(tmp_path, stride):
-    path = write_params(tmp_path, chunk__stride=stride)
+    path = write_params(tmp_path, chunk__window=50, chunk__stride=stride)
     before = path.read_bytes()
     with pytest.raises(PoetryRnnError, match=rf"chunk: stride \({stride}\) must be less than window \(50\)"):
         load_params(path)
@@ -59,7 +59,7 @@ def test_stride_must_be_positive(tmp_path, stride):
 
 
 def test_stride_one_below_window_is_accepted(tmp_path):
-    assert load_params(write_params(tmp_path, chunk__stride=49)).chunk.stride == 49
+    assert load_params(write_params(tmp_path, chunk__window=50, chunk__stride=49)).chunk.stride == 49
 
 
 def test_wrong_type_is_refused_naming_key_and_value(tmp_path):
@@ -96,7 +96,7 @@ def test_dvc_hydra_overrides_are_validated_like_params_yaml(tmp_path):
 
     path = tmp_path / "params.yaml"
     path.write_text((ROOT / "params.yaml").read_text())
-    apply_overrides(path, ["+model.head=8", "chunk.stride=50"])  # dvc exp run -S's own code path
+    apply_overrides(path, ["+model.head=8", "chunk.window=50", "chunk.stride=50"])  # dvc exp run -S's own code path
     with pytest.raises(PoetryRnnError) as err:
         load_params(path)
     message = str(err.value)

@@ -1,0 +1,166 @@
+"""Which model and loss bring content words back: each candidate trained on the same windows for the same
+budget, scored on the validation poems (never test), decoding from the bottleneck alone.
+
+    dvc repro chunk                                       # on the corpus to measure (e.g. the large benchmark)
+    python benchmarks/candidates.py --windows 8000 --epochs 4 --only default,word
+
+Every candidate is a set of overrides of params.yaml's model and train sections, plus an optional shorter
+window (the chunk stage's 50-token windows cut into pieces) and nearest-word search. Prints one row per
+candidate: validation content-word, nearest-word accuracy and cosine, parameters, numbers per token and
+seconds, and appends it as JSON to --out. Figures are for comparing candidates with each other under a
+small budget, not final scores: train the winner with `dvc repro` for those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from poetry_rnn.chunking import Chunks, load_chunks, load_vocabulary
+from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.evaluate import model_reconstructor, score_tokens, scored_tokens, summarize
+from poetry_rnn.glove import load_glove
+from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.params import load_params
+from poetry_rnn.paths import CHUNKS, GLOVE
+from poetry_rnn.train import train
+from poetry_rnn.words import Candidates
+
+
+class CslsCandidates(Candidates):
+    """Nearest words by CSLS (Conneau et al., 2018): 2 cos(y, w) - r(w), where r(w) is w's mean cosine to its k
+    nearest model outputs, so a word near many outputs (a hub such as `,`) needs more to win. A decoding
+    candidate measured here; it lost on validation to the plain cosine search the pipeline keeps."""
+
+    hubness: torch.Tensor
+
+    @classmethod
+    @torch.no_grad()
+    def from_outputs(cls, candidates: Candidates, outputs: torch.Tensor, k: int = 10, block: int = 512):
+        """The candidates with r(w) measured on `outputs` (N, D), a model's reconstructions of training windows."""
+        out = F.normalize(outputs.float(), dim=-1)
+        self = cls(candidates.rows, candidates.unit)
+        self.hubness = torch.cat([(self.unit[i : i + block] @ out.T).topk(min(k, len(out)), dim=-1).values.mean(-1)
+                                  for i in range(0, len(self.unit), block)])
+        return self
+
+    def to(self, device: torch.device) -> CslsCandidates:
+        return self
+
+    @torch.no_grad()
+    def nearest(self, vectors: torch.Tensor, block: int = 4096) -> torch.Tensor:
+        idx = torch.cat([(2 * F.normalize(vectors[i : i + block].float(), dim=-1) @ self.unit.T - self.hubness).argmax(-1)
+                         for i in range(0, len(vectors), block)])
+        return torch.from_numpy(self.rows)[idx]
+
+
+# name -> (model overrides, train overrides, window or None for the chunk stage's)
+CANDIDATES: dict[str, tuple[dict, dict, int | None]] = {
+    "default": ({}, {}, None),
+    "word": ({}, {"loss": {"word_weight": 1.0}}, None),
+    "word-t05": ({}, {"loss": {"word_weight": 1.0, "temperature": 0.05}}, None),
+    "word-only": ({}, {"loss": {"word_weight": 1.0, "cosine_weight": 1.0}}, None),
+    "word-b256": ({"bottleneck": 256}, {"loss": {"word_weight": 1.0}}, None),
+    "word-w10": ({}, {"loss": {"word_weight": 1.0}}, 10),
+    "word-w10-h256": ({"hidden": 256}, {"loss": {"word_weight": 1.0}}, 10),
+    "default-w10": ({}, {}, 10),
+    "word-w10-b128": ({"bottleneck": 128}, {"loss": {"word_weight": 1.0}}, 10),
+    "word-w25-b256": ({"bottleneck": 256}, {"loss": {"word_weight": 1.0}}, 25),
+    "word-w5-b64": ({}, {"loss": {"word_weight": 1.0}}, 5),
+    "word-w10-b128-t05": ({"bottleneck": 128}, {"loss": {"word_weight": 1.0, "temperature": 0.05}}, 10),
+    "word-w10-b48": ({"bottleneck": 48}, {"loss": {"word_weight": 1.0}}, 10),
+    "word-w10-b128-ww3": ({"bottleneck": 128}, {"loss": {"word_weight": 3.0}}, 10),
+}
+
+
+def cut(chunks: Chunks, window: int) -> Chunks:
+    """The windows cut into consecutive pieces of `window` tokens (the last piece padded); pieces with no
+    token dropped. Each token keeps its scored-once flag, so every token is still scored exactly once."""
+    t = chunks.ids.shape[1]
+    pad = -t % window
+
+    def pieces(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, ((0, 0), (0, pad))).reshape(-1, window)
+
+    mask = pieces(chunks.mask)
+    keep = mask.any(1)
+    return Chunks(pieces(chunks.ids)[keep], mask[keep], np.repeat(chunks.poem, (t + pad) // window)[keep],
+                  pieces(chunks.score)[keep])
+
+
+def merged(base: dict, overrides: dict) -> dict:
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) else value
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--windows", type=int, default=8000, help="training windows (of the chunk stage's) to train on")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--only", default=",".join(CANDIDATES), help="comma-separated candidate names")
+    ap.add_argument("--out", default="candidates.jsonl")
+    args = ap.parse_args()
+    p = load_params()
+    glove = load_glove(GLOVE)
+    train_c, val_c = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
+    pick = np.sort(np.random.default_rng(p.seed).permutation(len(train_c.ids))[: args.windows])
+    train_c = Chunks(train_c.ids[pick], train_c.mask[pick], train_c.poem[pick], train_c.score[pick])
+    rows, _ = load_vocabulary(CHUNKS)
+    candidates = Candidates.from_rows(rows, glove.vectors)
+    vocab = Vocab.from_chunks(glove.vectors, train_c, val_c)
+    val_tokens = scored_tokens(val_c, candidates, glove.words)
+    print(f"{len(train_c.ids)} training windows, {len(val_c.ids)} validation windows, {int(val_tokens.content.sum())} "
+          f"validation content words, {len(rows)} candidates", flush=True)
+    for name in args.only.split(","):
+        model_over, train_over, window = CANDIDATES[name]
+        tr, va = (cut(c, window) if window else c for c in (train_c, val_c))
+        mp = merged(p.model.model_dump(), model_over)
+        tp = type(p.train).model_validate(merged(p.train.model_dump(), {**train_over, "epochs": args.epochs}))
+        torch.manual_seed(tp.seed)
+        cfg = AutoencoderConfig(input_dim=glove.dim, window=tr.ids.shape[1], cell=mp["cell"], hidden=mp["hidden"],
+                                bottleneck=mp["bottleneck"], layers=mp["layers"], dropout=mp["dropout"],
+                                feed_previous=mp["feed_previous"], heads=0)
+        model = Autoencoder(cfg)
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            train(model, Windows.from_chunks(tr, vocab), Windows.from_chunks(va, vocab), vocab, tp, Path(tmp),
+                  torch.device("cpu"))
+        seconds = time.perf_counter() - start
+        val = Windows.from_chunks(va, vocab)
+        reconstruct = model_reconstructor(model)
+        report(name, model_over, train_over, cfg, model, args, len(train_c.ids), seconds,
+               summarize(score_tokens(reconstruct, val, vocab, candidates), val_tokens))
+        # The same model read back with CSLS: hubness measured on its outputs for 1,000 training windows.
+        sample = Windows.from_chunks(tr, vocab)
+        ids, mask = sample.ids[:1000], sample.mask[:1000]
+        with torch.no_grad():
+            outputs = reconstruct(vocab.table[ids], mask)[mask]
+        report(name + "+csls", model_over, train_over, cfg, model, args, len(train_c.ids), seconds,
+               summarize(score_tokens(reconstruct, val, vocab, CslsCandidates.from_outputs(candidates, outputs)), val_tokens))
+
+
+def report(name, model_over, train_over, cfg, model, args, training_windows, seconds, s) -> None:
+    row = {"candidate": name, "model": model_over, "train": train_over, "window": cfg.window,
+           "numbers_per_token": cfg.bottleneck / cfg.window, "parameters": model.num_parameters(),
+           "epochs": args.epochs, "training_windows": training_windows, "seconds": round(seconds, 1),
+           "val_content_word_accuracy": s["content_word_accuracy"],
+           "val_nearest_word_accuracy": s["nearest_word_accuracy"], "val_cosine": s["test_cosine"],
+           "val_accuracy_by_rank": s["accuracy_by_rank"]}
+    print(f"{name:22s} content {100 * row['val_content_word_accuracy']:6.2f}%  nearest "
+          f"{100 * row['val_nearest_word_accuracy']:6.2f}%  cosine {row['val_cosine']:.4f}  "
+          f"{row['numbers_per_token']:.2f}/token  {seconds:.0f} s", flush=True)
+    with open(args.out, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
