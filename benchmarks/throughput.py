@@ -3,10 +3,10 @@
     python benchmarks/throughput.py                 # synthetic windows, default params.yaml model
     python benchmarks/throughput.py --real          # the windows in data/chunks (after `dvc repro chunk`)
 
-Prints tokens per second for a training step (forward, backward, AdamW; bf16 autocast on CUDA, as train() runs
-it) in each decoding mode, and the time to score the evaluation set, on every device present (the CPU and
-each CUDA device), with each device's ratio to the CPU measured in the same run. Figures vary with the
-machine; compare them on the same one.
+Prints tokens per second for a training step (forward, backward with params.yaml's loss, AdamW; bf16 autocast
+on CUDA, as train() runs it) in each decoding mode, and the time to score the evaluation set, on every device
+present (the CPU and each CUDA device), with each device's ratio to the CPU measured in the same run. Figures
+vary with the machine; compare them on the same one.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def train_tokens_per_second(model: Autoencoder, data: Windows, vocab: Vocab, bat
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     cfg, coins = load_params().train.loss, torch.Generator().manual_seed(0)
     table, data = vocab.table.to(device), data.to(device)
+    unit_table = torch.nn.functional.normalize(table, dim=-1)  # the word loss's candidates, as in train()
     it = data.batches(batch, torch.Generator().manual_seed(0))
     tokens, elapsed = 0, 0.0
     for i in range(batches + 2):  # the first two are warm-up
@@ -66,7 +67,7 @@ def train_tokens_per_second(model: Autoencoder, data: Windows, vocab: Vocab, bat
         start = time.perf_counter()
         with autocast(device):
             y, _ = model.decoder(model.encode(x, mask), target=x, teacher_forcing=ratio, generator=coins)
-        loss = masked_loss(y.float(), x, mask, cfg)
+        loss = masked_loss(y.float(), x, mask, cfg, ids, unit_table)
         opt.zero_grad()
         loss.backward()
         opt.step()
