@@ -65,6 +65,7 @@ def make_project(dest: Path, base_url: str) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["glove"].update(url=f"{base_url}/glove.tiny.zip", file="glove.tiny.16d.txt", dim=16)
     params["poems"]["source"] = f"{base_url}/poems.zip"
+    params["chunk"].update(window=50, stride=40)  # long enough for a curriculum phase below it
     params["model"].update(hidden=16, bottleneck=4, heads=2)
     params["train"].update(epochs=3, batch_size=8, curriculum=[{"window": 20, "epochs": 1}])
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
