@@ -61,6 +61,12 @@ class CslsCandidates(Candidates):
         return torch.from_numpy(self.rows)[idx]
 
 
+# What every candidate starts from, whatever params.yaml says: the defaults the table in README was measured
+# against (a 64-number bottleneck, the vector loss alone), on the chunk stage's 50-token windows.
+BASE_MODEL = {"bottleneck": 64}
+BASE_TRAIN = {"loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1}}
+CHUNK_WINDOW = 50
+
 # name -> (model overrides, train overrides, window or None for the chunk stage's)
 CANDIDATES: dict[str, tuple[dict, dict, int | None]] = {
     "default": ({}, {}, None),
@@ -112,6 +118,9 @@ def main() -> None:
     p = load_params()
     glove = load_glove(GLOVE)
     train_c, val_c = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
+    if train_c.ids.shape[1] != CHUNK_WINDOW:
+        raise SystemExit(f"{CHUNKS} holds {train_c.ids.shape[1]}-token windows; the candidates cut "
+                         f"{CHUNK_WINDOW}-token ones: `dvc repro chunk` with chunk.window {CHUNK_WINDOW}, chunk.stride 40")
     pick = np.sort(np.random.default_rng(p.seed).permutation(len(train_c.ids))[: args.windows])
     train_c = Chunks(train_c.ids[pick], train_c.mask[pick], train_c.poem[pick], train_c.score[pick])
     rows, _ = load_vocabulary(CHUNKS)
@@ -123,8 +132,9 @@ def main() -> None:
     for name in args.only.split(","):
         model_over, train_over, window = CANDIDATES[name]
         tr, va = (cut(c, window) if window else c for c in (train_c, val_c))
-        mp = merged(p.model.model_dump(), model_over)
-        tp = type(p.train).model_validate(merged(p.train.model_dump(), {**train_over, "epochs": args.epochs}))
+        mp = merged(merged(p.model.model_dump(), BASE_MODEL), model_over)
+        tp = type(p.train).model_validate(
+            merged(merged(p.train.model_dump(), BASE_TRAIN), {**train_over, "epochs": args.epochs}))
         torch.manual_seed(tp.seed)
         cfg = AutoencoderConfig(input_dim=glove.dim, window=tr.ids.shape[1], cell=mp["cell"], hidden=mp["hidden"],
                                 bottleneck=mp["bottleneck"], layers=mp["layers"], dropout=mp["dropout"],
