@@ -1,0 +1,644 @@
+"""Find the poems of a Project Gutenberg poetry book, whatever its layout.
+
+A Gutenberg poetry book is its licence header and footer around front matter (title pages, dedications,
+prefaces and prose introductions, contents lists), the poems under the book's own headings, and often notes
+or an index at the end. This module finds the headings with general rules only, no per-book setting:
+
+* the text between the START and END markers is cut into paragraphs (runs of non-blank lines); a paragraph
+  that is only editorial ("[Illustration]", "<Greek poem here>") or an ornament ("* * *") is dropped;
+* a paragraph of one to four heading lines is a heading: Roman numerals with or without a period ("XIV.",
+  "XIV", indented or not, even run into the poem above), Arabic numbers ("12."), part markers ("PART THE
+  FIRST", "Book II"), ALL-CAPS title lines ("THE RECRUIT", "I. LIFE.") or words such as CONTENTS, PREFACE,
+  NOTES; a short capitalized line that stands alone again and again ("Part.") counts as a numeral;
+* a Title Case line alone ("Mending Wall", a name such as "Hod Putt") is a heading when the book's contents
+  list names it (then even without blank lines around it), when it stands closer to the text below than to
+  the text above (more blank lines before it than after), or right under a numeral ("II" / "The Four Winds");
+* consecutive headings make one group (section "I. LIFE.", number "I.", title "SUCCESS."); the text up to
+  the next group is one poem when it reads as verse, titled by the group's last title after its first number
+  (a credit "BY ...", a date or a place line under a title the contents name is a subtitle), else by its
+  first line. Long poems in numbered parts (Evangeline, Hiawatha) come out one poem per part;
+* skipped: text before the first heading (producer credits), title pages (only one-line credits such as "By
+  Robert Frost"), contents and index lists, prefaces, notes, glossaries, transcriber's notes, sections of
+  epigraphs, and any section whose text is prose (paragraphs of long lines filling the width, many going on
+  in lowercase) or a list; a short prose head- or foot-note around a poem is trimmed, but verse quoted
+  between prose paragraphs (a preface quoting a poem) is not a poem. After a preface, notes or contents,
+  sections are skipped until one headed in the style of most of the book's poems (numeral, ALL CAPS or
+  Title Case), so a signature or an epigraph under the preface is no poem. Verse plays (acts, scenes,
+  speeches under speakers' names) are left out. A notes or index heading after which the book is mostly
+  prose ends the book.
+
+A book where no heading leads to verse, or whose poems are a small part of a mostly prose text, is refused
+with a PoetryRnnError rather than split into garbage.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from poetry_rnn.errors import PoetryRnnError
+
+__all__ = ["clean_text", "first_line", "is_caps_title", "is_gutenberg", "split_book"]
+
+START = re.compile(r"^\*\*\*\s*START OF TH(?:IS|E) PROJECT GUTENBERG EBOOK.*$", re.M | re.I)
+END = re.compile(r"^\*\*\*\s*END OF TH(?:IS|E) PROJECT GUTENBERG EBOOK", re.M | re.I)
+END_LINE = re.compile(r"^End of (?:the )?Project Gutenberg", re.M | re.I)  # just above the END marker
+AUTHOR = re.compile(r"^Author:[ \t]*(\S.*?)[ \t]*$", re.M)
+EDITORIAL_NOTE = re.compile(r"^[ \t]*\[[^\]]*\][ \t]*(?:\n|$)", re.M)  # "[Published in ...]", maybe several lines
+_PLACEHOLDER = re.compile(r"^[ \t]*<[^<>\n]*>[ \t]*$", re.M)  # "<Greek here>" on a line of its own
+ORNAMENT = re.compile(r"^[ \t*]+$", re.M)  # "*  *  *" between stanzas
+
+REFUSAL_ADVICE = "give the poems as a folder of .txt files or a .jsonl of {title, author, text} records instead"
+
+# ---- shared text helpers (corpus.py uses these too) --------------------------------------------
+
+
+def clean_text(text: str) -> str:
+    """Text with trailing spaces, common indentation and outer blank lines removed, blank runs made one."""
+    lines = [line.rstrip() for line in text.split("\n")]
+    text = textwrap.dedent("\n".join(lines)).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of text, stripped."""
+    return next((line.strip() for line in text.split("\n") if line.strip()), "")
+
+
+def is_caps_title(line: str) -> bool:
+    """True for an ALL-CAPS title line like "ROUGE ET NOIR." (two letters at least, none lowercase)."""
+    return line.upper() == line and sum(c.isalpha() for c in line) >= 2
+
+
+def is_gutenberg(text: str) -> bool:
+    """True when text carries a Project Gutenberg START or END marker ("THIS" or "THE" wording)."""
+    return bool(START.search(text) or END.search(text))
+
+
+# ---- line kinds ----------------------------------------------------------------------------------
+
+_ROMAN = r"M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
+_NUMERAL = re.compile(rf"^[\[(]?(?=[IVXLCDM\d])(?:{_ROMAN}|\d{{1,4}})[.)\]]?$")  # "XIV.", "XIV", "12."
+_INLINE_NUMERAL = re.compile(rf"^(?=[IVXLCDM])(?:{_ROMAN})\.?$|^\d{{1,3}}\.$")  # "XII." run into a poem
+_ORDINAL = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|last"
+_PART = re.compile(
+    rf"^(?:part|book|canto|section|act|scene|flight|fytte|fit|duan|chapter)\s+"
+    rf"(?:the\s+)?(?:[ivxlcdm]+|\d+|{_ORDINAL})\.?$|^(?:{_ORDINAL})\s+(?:part|book|canto|series)\.?$",
+    re.I,
+)
+# Headings of sections that are never poems; the section they open is skipped up to the next heading.
+_MATTER = re.compile(
+    r"^(?:(?:table of )?contents|index(?: of .*)?|(?:general |alphabetical )?index|notes?(?: (?:to|on) .*)?"
+    r"|footnotes|glossary|vocabulary|transcriber'?s? notes?|errata|(?:list|table) of .*|illustrations"
+    r"|appendix(?: .*)?|bibliography|advertisements?|(?:publisher|editor|author)'?s'? (?:note|preface)"
+    r"|preface(?: to .*)?|prefatory note|foreword|biographical (?:note|sketch)|memoir|chronology"
+    r"|dramatis person(?:ae|æ)|persons of the drama|characters|the end|finis)$",
+    re.I,
+)
+# Headings that open prose in most books but a poem in some (Hiawatha's Introduction is verse).
+_MAYBE_MATTER = re.compile(r"^(?:introduction|introductory(?: note)?|dedication|prologue|proem|to the reader)$", re.I)
+_TAIL_MATTER = re.compile(r"^(?:notes?|footnotes|index|glossary|appendix|vocabulary)\b", re.I)
+# Title-page credits: "By Robert Frost", "Edited by two of her friends", "Produced by David Reed".
+_CREDIT = re.compile(
+    r"^(?:[Bb][Yy]\s+(?:[A-Z][\w.'’-]*,?\s*)+$"
+    r"|(?i:edited|translated|illustrated|introduction|introduced|selected|arranged|compiled|prepared|produced"
+    r"|transcribed|with an? \w+)\b.*\b(?i:by)\b)"
+)
+_SUBTITLE = re.compile(r"^(?:by|from|or|after|translated|written)\b|^\(|^[A-Z][a-z]*\.? \d{1,2}, \d{4}|^\d{4}$", re.I)
+_SMALL_WORDS = frozenset(
+    "a an the and or nor but of in on at to for by with from as into upon over under o de la le du des del "
+    "di da von van der den y e et is".split()
+)
+_TERMINAL = tuple(".!?\"'”’)—-:;")
+
+
+@lru_cache(maxsize=65536)
+def _norm(line: str) -> str:
+    """A heading line without outer punctuation, for matching heading words ("CONTENTS." -> "contents")."""
+    return re.sub(r"\s+", " ", line.strip().strip(".:;,-—*_ ")).strip()
+
+
+def _is_numeral(line: str) -> bool:
+    return bool(_NUMERAL.match(line)) or bool(_PART.match(_norm(line)))
+
+
+def _is_title_case(line: str) -> bool:
+    """True for a short Title Case line ("The Death of the Hired Man", "Hod Putt", "Petit, the Poet")."""
+    if len(line) > 70 or line.endswith((",", ";", ":", "-")):
+        return False
+    words = re.findall(r"[^\W\d_][^\s]*", line)
+    if not words or len(words) > 10 or not words[0][0].isupper():
+        return False
+    return all(w[0].isupper() or w.strip("\"'“‘(").lower() in _SMALL_WORDS for w in words)
+
+
+def _heading_line(line: str) -> bool:
+    """True for a line that is a heading wherever it stands alone: numeral, part marker, ALL CAPS, matter."""
+    if _NUMERAL.match(line) or (len(line) <= 90 and is_caps_title(line)):
+        return True
+    if len(line) > 60:
+        return False
+    norm = _norm(line)
+    return bool(_PART.match(norm) or _MATTER.match(norm) or _MAYBE_MATTER.match(norm))
+
+
+def _key(line: str) -> frozenset[str]:
+    """The words of a title or name, lowercased, as a set ("Hill, The" and "The Hill" match)."""
+    line = re.sub(r"^\s*(?:[IVXLCDM]+|\d+)[.)]?\s+(?=\S)", "", line)  # "XIV.  Picture-Writing"
+    line = re.sub(r"\([^)]*\)", " ", line)  # "(Author of the Spooniad)"
+    line = re.sub(r"(?:\s*\.){2,}\s*\d*$|\s{2,}\d+$", "", line)  # dot leaders, page numbers
+    return frozenset(re.findall(r"[^\W_]+", line.lower().replace("'", "").replace("’", "")))
+
+
+# ---- paragraphs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Para:
+    lines: list[str]  # the paragraph's lines, trailing spaces removed
+    gap: int  # blank lines before it
+    gap_after: int = 0
+    kind: str = "text"  # "text" or "heading"
+    in_contents: bool = False
+    marker: bool = False  # a heading line repeated like a numeral ("Part.")
+    shape: str | None = None  # "prose", "list" or "verse", once _shape has looked
+
+    @cached_property
+    def stripped(self) -> list[str]:
+        return [line.strip() for line in self.lines]
+
+
+_ORNAMENT_PARA = re.compile(r"[\s*~=_.·•-]*")  # "* * * * *", "-----"
+
+
+def _paragraphs(body: str) -> list[_Para]:
+    """The paragraphs of body, editorial notes and ornaments dropped (their blank lines kept)."""
+    paras: list[_Para] = []
+    gap, current = 0, []
+    for line in body.split("\n") + [""]:
+        if line.strip():
+            current.append(line.rstrip())
+            continue
+        if current:
+            paras.append(_Para(current, gap))
+            current, gap = [], 0
+        gap += 1
+    kept: list[_Para] = []
+    carry = 0
+    for para in paras:
+        text = "\n".join(para.stripped)
+        editorial = (text.startswith("[") and text.endswith("]")) or (
+            len(para.lines) == 1 and text.startswith("<") and text.endswith(">")
+        )
+        if editorial or _ORNAMENT_PARA.fullmatch(text):
+            carry = max(carry, para.gap)
+            continue
+        para.gap = max(para.gap, carry)
+        carry = 0
+        kept.append(para)
+    for para, nxt in zip(kept, kept[1:] + [None]):
+        para.gap_after = nxt.gap if nxt else 99
+    return kept
+
+
+# ---- contents lists -------------------------------------------------------------------------------
+
+_CONTENTS = re.compile(r"^(?:(?:table of )?contents|index of (?:first lines|titles|poems)|index)$", re.I)
+
+
+@dataclass
+class _Contents:
+    keys: set[frozenset[str]] = field(default_factory=set)
+    by_word: dict[str, list[frozenset[str]]] = field(default_factory=dict)
+
+    def add(self, line: str) -> None:
+        key = _key(line)
+        if key and key not in self.keys:
+            self.keys.add(key)
+            for word in key:
+                self.by_word.setdefault(word, []).append(key)
+
+    def match(self, line: str, fuzzy: bool = True) -> bool:
+        """True when line names a contents entry: the same words, or all but one each side (typos)."""
+        key = _key(line)
+        if not key:
+            return False
+        if key in self.keys:
+            return True
+        if not fuzzy or len(key) < 2:
+            return False
+        for word in key:
+            for entry in self.by_word.get(word, ()):
+                if len(entry) >= 2 and len(key & entry) >= 2 and len(key ^ entry) <= 2:
+                    return True
+        return False
+
+    def names(self, line: str) -> bool:
+        """True when line is a contents entry, or part of one ("SONG" of "Song: Hark! Hark!")."""
+        key = _key(line)
+        if not key or self.match(line):
+            return bool(key)
+        first = next(iter(key))
+        return any(key <= entry and len(entry) - len(key) <= 3 for entry in self.by_word.get(first, ()))
+
+
+def _contents(paras: list[_Para]) -> _Contents:
+    """Entries of every contents or index list: the paragraphs after its heading up to a wider gap."""
+    contents = _Contents()
+    i = 0
+    while i < len(paras):
+        para = paras[i]
+        if _CONTENTS.match(_norm(para.lines[0])):
+            if len(para.lines) > 1:  # "CONTENTS." run into its first entries
+                paras[i : i + 1] = [_Para(para.lines[:1], para.gap, 0), _Para(para.lines[1:], 0, para.gap_after)]
+            j = i + 1
+            while j < len(paras) and (j == i + 1 or paras[j].gap <= 1):
+                paras[j].in_contents = True
+                for line in paras[j].stripped:
+                    contents.add(line)
+                j += 1
+            i = j
+        else:
+            i += 1
+    return contents
+
+
+# ---- finding headings -------------------------------------------------------------------------------
+
+
+def _mark_headings(paras: list[_Para], contents: _Contents) -> list[_Para]:
+    """paras with their kind set; text lines that are contents names heading a poem become paragraphs."""
+    # Which case do the contents entries take in the body? Title Case names head poems only where
+    # they match more contents entries than the ALL-CAPS lines do.
+    caps_hits = title_hits = 0
+    if contents.keys:
+        for para in paras:
+            if len(para.lines) == 1 and not para.in_contents and contents.match(para.lines[0].strip()):
+                if is_caps_title(para.lines[0]):
+                    caps_hits += 1
+                elif _is_title_case(para.lines[0].strip()):
+                    title_hits += 1
+    titled_contents = title_hits >= 3 and title_hits >= caps_hits
+    # A short capitalized line standing alone again and again ("Part.") marks parts, like a numeral.
+    alone = Counter(p.stripped[0] for p in paras if len(p.lines) == 1 and not p.in_contents and p.gap)
+    markers = {
+        line
+        for line, n in alone.items()
+        if n >= 3 and len(line.split()) <= 3 and _is_title_case(line) and not is_caps_title(line)
+    }
+
+    out: list[_Para] = []
+    for para in _split_on_numerals(paras):
+        lines = para.stripped
+        if para.in_contents:
+            out.append(para)
+            continue
+        run_in = len(lines) > 1 and para.gap >= 2 and len(lines[0]) <= 90 and not lines[0].endswith(".")
+        if run_in and is_caps_title(lines[0]) and not is_caps_title(lines[1]):  # "THE NORMAN BARON" + its text
+            out.append(_Para(para.lines[:1], para.gap, 0, kind="heading"))
+            para = _Para(para.lines[1:], 0, para.gap_after)
+            lines = para.stripped
+        credit = bool(out) and re.search(r"\bby$", out[-1].stripped[-1], re.I)  # "Edited by" / "NAME"
+        signature = lines[0].startswith(("--", "—"))  # "---JT" under a note
+        if credit or signature:
+            out.append(para)
+            continue
+        if len(lines) <= 4 and all(_heading_line(line) for line in lines):
+            para.kind = "heading"
+        elif len(lines) == 1 and lines[0] in markers:
+            para.kind, para.marker = "heading", True
+        elif len(lines) == 1 and _is_title_case(lines[0]) and not _CREDIT.match(lines[0]):
+            named = titled_contents and contents.match(lines[0])
+            spaced = para.gap >= 2 and para.gap > para.gap_after and para.gap_after <= 2
+            numbered = bool(out) and out[-1].kind == "heading" and _numbered(out[-1])
+            if named or spaced or (numbered and para.gap <= 2):  # "II" / "The Four Winds"
+                para.kind = "heading"
+        elif titled_contents and len(lines) > 1:
+            out.extend(_split_on_names(para, contents))
+            continue
+        out.append(para)
+    return out
+
+
+def _split_on_numerals(paras: list[_Para]) -> list[_Para]:
+    """paras with a Roman numeral (or "12.") that ends a paragraph's lines cut out as its own paragraph."""
+    out: list[_Para] = []
+    for para in paras:
+        lines = para.stripped
+        cuts = [i for i, line in enumerate(lines) if i > 0 and _INLINE_NUMERAL.match(line)]
+        if para.in_contents or not cuts:
+            out.append(para)
+            continue
+        start = 0
+        for i in cuts:
+            out.append(_Para(para.lines[start:i], para.gap if start == 0 else 0))
+            start = i
+        out.append(_Para(para.lines[start:], 0))
+    for para, nxt in zip(out, out[1:] + [None]):
+        para.gap_after = nxt.gap if nxt else 99
+    return out
+
+
+def _split_on_names(para: _Para, contents: _Contents) -> list[_Para]:
+    """A text paragraph cut where one of its lines is exactly a contents name ending the verse above it."""
+    pieces: list[_Para] = []
+    start = 0
+    lines = para.stripped
+    for i, line in enumerate(lines):
+        after_stop = i == 0 or lines[i - 1].endswith(_TERMINAL)
+        if after_stop and _is_title_case(line) and not line.endswith(",") and _key(line) in contents.keys:
+            if i > start:
+                pieces.append(_Para(para.lines[start:i], para.gap if start == 0 else 0))
+            pieces.append(_Para([para.lines[i]], para.gap if i == 0 else 0, kind="heading"))
+            start = i + 1
+    if not pieces:
+        return [para]
+    if start < len(lines):
+        pieces.append(_Para(para.lines[start:], 0))
+    return pieces
+
+
+# ---- judging a section's text ------------------------------------------------------------------------
+
+
+# "PRINCE HENRY." or "MANAHEM, rushing out." over a speech
+_SPEAKER = re.compile(r"^[A-Z][A-Z .,'’-]*[A-Z](?:[.:]?|,\s+[a-z][^.]*\.)(?:\s*\([^)]*\)[.:]?)?$")
+_INLINE_SPEAKER = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]*\.?)?(?: \([^)]*\))?\.\s{2,}\S")  # "Don C.  What ..."
+_ATTRIBUTION = re.compile(r"(?:--|—)\s*[A-Z][A-Z'’.]+(?:[ ,]|$)")  # "-- DANTE, Par. xiii."
+_LOWER = re.compile(r"[^\W\d_A-Z]")  # a lowercase letter (any script); _UPPER below: any other letter
+_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
+_LIST_ENTRY = re.compile(r"^(?:[IVXLCDM]+|\d+)\.?\s{2,}\S|(?:\.\s*){3,}\d*$|\s{2,}\d+$")
+_DRAMA = re.compile(r"^(?:act|scene)\b", re.I)
+
+
+def _speeches(paras: list[list[str]]) -> int:
+    """How many paragraphs open with a speaker's name, as the speeches of a play do."""
+    count = 0
+    for lines in paras:
+        head = lines[0].strip()
+        label = len(lines) > 1 and len(head) <= 50 and _SPEAKER.match(head) and not is_caps_title(lines[1])
+        if label or _INLINE_SPEAKER.match(head):
+            count += 1
+    return count
+
+
+def _has_verse(lines: list[str]) -> bool:
+    """True when a line reads as verse: mostly lowercase letters, not a credit like "By Robert Frost"."""
+    for line in lines:
+        lower = len(_LOWER.findall(line))
+        if lower and lower >= len(_UPPER.findall(line)) and not _CREDIT.match(line):
+            return True
+    return False
+
+
+def _is_prose(lines: list[str]) -> bool:
+    """True for a paragraph of prose: long lines filling the width, many continuing in lowercase."""
+    if len(lines) < 2:
+        return len(lines) == 1 and len(lines[0]) > 140  # an unwrapped prose paragraph
+    if len(lines[-1]) < 15 and len(lines) > 2 or len(lines[-1]) < 8:
+        lines = lines[:-1]  # "town." left over from a long verse line wrapped by the transcriber
+        if len(lines) < 2:
+            return False
+    body = lines[:-1]
+    mean = sum(len(line) for line in body) / len(body)
+    lower = sum(1 for line in lines[1:] if line[:1].islower() or line[:1].isdigit()) / (len(lines) - 1)
+    return mean >= 45 and lower >= 0.3
+
+
+def _is_list(lines: list[str]) -> bool:
+    """True for a contents-like list: numbered entries, page numbers, or Title Case names one a line."""
+    if len(lines) < 3:
+        return False
+    misses = 0
+    for line in lines:
+        entry = _LIST_ENTRY.search(line) or (_is_title_case(line) and not line.endswith(_TERMINAL[:3]))
+        misses += not entry
+        if misses > 0.3 * len(lines):
+            return False
+    return True
+
+
+def _shape(para: _Para) -> str:
+    """The shape of a text paragraph: "prose", "list" or "verse" (worked out once)."""
+    if para.shape is None:
+        lines = para.stripped
+        para.shape = "prose" if _is_prose(lines) else "list" if _is_list(lines) else "verse"
+    return para.shape
+
+
+@dataclass
+class _Section:
+    group: list[_Para]  # the heading paragraphs
+    body: list[_Para]  # the text paragraphs up to the next heading
+
+
+def _judge(section: _Section) -> tuple[str, list[list[str]]]:
+    """("poem", its paragraphs) or (why it is not a poem, [])."""
+    heads = [line for para in section.group for line in para.stripped]
+    matter = any(_MATTER.match(_norm(h)) for h in heads)
+    maybe_matter = any(_MAYBE_MATTER.match(_norm(h)) for h in heads)
+    if matter:
+        return "front or back matter", []
+    paras = [para.lines for para in section.body]
+    credited = False
+    while paras and len(paras[0]) == 1 and _CREDIT.match(paras[0][0].strip()):  # "By Robert Frost"
+        by = re.search(r"\bby$", paras[0][0].strip(), re.I)
+        credited = True
+        paras = paras[2:] if by and len(paras) > 1 and len(paras[1]) == 1 else paras[1:]  # "Edited by" / NAME
+    if not paras:
+        return "empty", []
+    kinds = [_shape(para) for para in section.body[len(section.body) - len(paras) :]]
+    if "list" in kinds:
+        return "a list", []
+    verse_at = [i for i, kind in enumerate(kinds) if kind == "verse"]
+    if not verse_at:
+        return "prose", []
+    if maybe_matter and "prose" in kinds:
+        return "prose introduction", []
+    first, last = verse_at[0], verse_at[-1]
+    if "prose" in kinds[first:last]:
+        return "verse quoted in prose", []
+    for part in (paras[:first], paras[last + 1 :]):  # a short head- or foot-note is trimmed
+        if len(part) > 1 or sum(len(lines) for lines in part) > 8:
+            return "prose with verse", []
+    paras = paras[first : last + 1]
+    all_lines = [line.strip() for lines in paras for line in lines]
+    if not _has_verse(all_lines):
+        return "no verse", []
+    if all(any(_ATTRIBUTION.search(line) for line in lines) for lines in paras):
+        return "epigraphs", []  # "Michel, piu che mortal, Angel divino. -- ARIOSTO."
+    if all(len(lines) == 1 for lines in paras):
+        numbered = any(_numbered(para) for para in section.group if para.kind == "heading")
+        if credited or any(_CREDIT.match(line) for line in all_lines) or (not numbered and len(paras) <= 3):
+            return "title page", []
+    return "poem", paras
+
+
+def _numbered(para: _Para) -> bool:
+    """True for a heading paragraph that numbers a poem or part ("XIV.", "PART THE FIRST", "Part.")."""
+    return para.marker or all(_is_numeral(line) for line in para.stripped)
+
+
+def _style(section: _Section) -> str:
+    """How a section is headed: "numeral" (a number or part marker), "caps" (ALL CAPS title) or "title"."""
+    heads = [para for para in section.group if para.kind == "heading"]
+    if any(_numbered(para) for para in heads):
+        return "numeral"
+    return "caps" if is_caps_title(heads[-1].stripped[0]) else "title"
+
+
+def _title(section: _Section, contents: _Contents) -> str:
+    """The poem's own title among its headings: after the first number, skipping credits and subtitles."""
+    heads = [para for para in section.group if para.kind == "heading"]
+    numbered = [i for i, para in enumerate(heads) if _numbered(para)]
+    if numbered:
+        heads = heads[numbered[0] + 1 :]
+    lines = [
+        para.stripped[0]
+        for para in heads
+        if not _numbered(para) and not _is_numeral(para.stripped[0]) and not _MATTER.match(_norm(para.stripped[0]))
+    ]
+    candidates = [line for i, line in enumerate(lines) if i == 0 or not _SUBTITLE.match(line)]
+    if not candidates:
+        return ""
+    title = candidates[-1]
+    subtitle = contents.keys and len(lines) > 1 and lines[-1] == title and not contents.names(title)
+    if subtitle and contents.match(lines[-2]) and lines[-2] in candidates:
+        title = lines[-2]  # "THE FIRE OF DRIFT-WOOD" over its place line "DEVEREUX FARM, NEAR MARBLEHEAD"
+    return re.sub(r"\s+", " ", title).rstrip(".").strip()
+
+
+def _poem_text(paras: list[list[str]]) -> str:
+    """One poem's text: paragraphs one blank line apart, editorial notes and ornaments dropped."""
+    text = clean_text("\n\n".join("\n".join(lines) for lines in paras))
+    return clean_text(ORNAMENT.sub("", _PLACEHOLDER.sub("", EDITORIAL_NOTE.sub("", text))))
+
+
+# ---- the book ------------------------------------------------------------------------------------------
+
+
+def _body(text: str) -> tuple[str, str]:
+    """(author, the text between the Gutenberg START and END markers)."""
+    start = START.search(text)
+    header, body = (text[: start.start()], text[start.end() :]) if start else ("", text)
+    author_match = AUTHOR.search(header or text)
+    for cut in (END, END_LINE):
+        if end := cut.search(body):
+            body = body[: end.start()]
+    return (author_match.group(1) if author_match else ""), body
+
+
+def _sections(paras: list[_Para]) -> list[_Section]:
+    """Heading groups and the text after each; text before the first heading is dropped."""
+    sections: list[_Section] = []
+    for para in paras:
+        if para.kind == "heading":
+            if sections and not sections[-1].body:
+                sections[-1].group.append(para)
+            else:
+                sections.append(_Section([para], []))
+        elif sections:
+            sections[-1].body.append(para)
+    return sections
+
+
+def _drop_drama(judged: list[tuple[_Section, str, list[list[str]]]]) -> None:
+    """Mark the scenes of verse plays (acts, scenes, speeches under speakers' names) as not poems, in place."""
+    in_play = False
+    for i, (section, why, kept) in enumerate(judged):
+        heads = [line for para in section.group for line in para.stripped]
+        paras = [para.lines for para in section.body]
+        speeches = _speeches(paras)
+        scene = any(_DRAMA.match(h) for h in heads)
+        lines = sum(len(p) for p in paras)
+        play = scene or (speeches >= 3 and speeches >= 0.25 * len(paras))
+        if not play and in_play:
+            play = speeches >= 1 or lines <= 3
+        in_play = play
+        if play and why == "poem":
+            judged[i] = (section, "a play's scene", [])
+
+
+def _merge_subtitles(sections: list[_Section]) -> list[_Section]:
+    """Sections where a title's short dedication ("To M. Duperrier, on the Death of his Daughter.") stands
+    between the title and a credit heading ("BY FRANCOISE MALHERBE") joined into one heading group."""
+    out: list[_Section] = []
+    for section in sections:
+        prev = out[-1] if out else None
+        first = section.group[0].stripped[0]
+        if prev and len(prev.body) == 1 and len(prev.body[0].lines) <= 3 and _SUBTITLE.match(first):
+            prev.body[0].kind = "note"
+            prev.group += prev.body + section.group
+            prev.body = section.body
+        else:
+            out.append(section)
+    return out
+
+
+def _cut_tail(sections: list[_Section]) -> list[_Section]:
+    """Sections up to a notes, index or appendix heading after which the book is mostly prose."""
+    prose_after = [0] * (len(sections) + 1)
+    lines_after = [0] * (len(sections) + 1)
+    for i in range(len(sections) - 1, -1, -1):
+        prose = total = 0
+        for para in sections[i].body:
+            total += len(para.lines)
+            if _shape(para) != "verse":
+                prose += len(para.lines)
+        prose_after[i] = prose_after[i + 1] + prose
+        lines_after[i] = lines_after[i + 1] + total
+    for i, section in enumerate(sections):
+        tail = any(_TAIL_MATTER.match(_norm(line)) for para in section.group for line in para.stripped)
+        if tail and lines_after[i] and prose_after[i] >= 0.5 * lines_after[i]:
+            return sections[:i]
+    return sections
+
+
+def split_book(text: str, name: str) -> tuple[str, list[tuple[str, str]]]:
+    """(author, [(title, poem_text), ...]) of a decoded Gutenberg book (LF newlines); PoetryRnnError when no
+    layout is found. A poem's title is its heading's title where it has one, else its first line."""
+    author, body = _body(text)
+    paras = _paragraphs(body)
+    contents = _contents(paras)
+    paras = _mark_headings(paras, contents)
+    sections = _cut_tail(_merge_subtitles(_sections(paras)))
+    judged = [(section, *_judge(section)) for section in sections]
+    _drop_drama(judged)
+    styles = Counter(_style(section) for section, why, _ in judged if why == "poem")
+    dominant = styles.most_common(1)[0][0] if styles else ""
+    poems: list[tuple[str, str]] = []
+    in_matter = False  # after a preface, notes or contents: until a heading in the poems' own style
+    for section, why, kept in judged:
+        if why == "front or back matter":
+            in_matter = True
+            continue
+        if in_matter and _style(section) != dominant:
+            continue
+        in_matter = False
+        if why != "poem":
+            continue
+        title = _title(section, contents)
+        head = kept[0][0].strip()
+        if len(kept[0]) > 1 and len(head) <= 90 and _speeches(kept) == 1 and _speeches(kept[:1]) == 1:
+            kept = [kept[0][1:]] + kept[1:]  # a monologue's speaker, or "COPLAS DE MANRIQUE." run into the poem
+            if is_caps_title(head):
+                title = head.rstrip(".").strip()
+        poem = _poem_text(kept)
+        if poem:
+            poems.append((title or first_line(poem), poem))
+    text_lines = sum(len(para.lines) for para in paras if not para.in_contents and para.kind == "text")
+    poem_lines = sum(1 for _, poem in poems for line in poem.split("\n") if line.strip())
+    if not poems:
+        raise PoetryRnnError(
+            f"Gutenberg book {name}: no poem layout found (no headings such as Roman or Arabic numerals, "
+            f"ALL-CAPS or Title Case titles, or contents-list names followed by verse); {REFUSAL_ADVICE}"
+        )
+    if poem_lines < 0.25 * text_lines:
+        raise PoetryRnnError(
+            f"Gutenberg book {name}: only {poem_lines} of its {text_lines} text lines read as headed poems, "
+            f"the rest is prose or has no poem layout this reader can find; {REFUSAL_ADVICE}"
+        )
+    return author, poems
