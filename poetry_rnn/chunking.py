@@ -71,26 +71,39 @@ def make_chunks(poems: list[np.ndarray], poem_ids: list[int], window: int, strid
     return Chunks(np.stack(rows), np.stack(masks), np.asarray(owners, np.int32), np.stack(scored))
 
 
-def split_poems(poem_ids: list[int], fractions: tuple[float, float, float], seed: int) -> dict[str, list[int]]:
-    """Assign whole poems to train/val/test with a seeded shuffle: no poem lands in two splits."""
+def split_poems(poem_ids: list[int], fractions: tuple[float, float, float], seed: int,
+                groups: list[int] | None = None) -> dict[str, list[int]]:
+    """Assign whole poems to train/val/test with a seeded shuffle: no poem lands in two splits, nor do two poems of
+    one near-duplicate group (`groups`: a group id per poem; default, each poem its own group)."""
     n = len(poem_ids)
     if n < 3:
         raise PoetryRnnError(
             f"the corpus has {n} usable poem(s); at least 3 are needed to give train, val and test one each: "
             "point poems.source at a larger corpus"
         )
-    order = np.random.default_rng(seed).permutation(n)
+    groups = np.asarray(poem_ids if groups is None else groups)
+    labels, group_of = np.unique(groups, return_inverse=True)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    sizes = np.bincount(group_of)[order]  # poems per group, in shuffled order
+    before = np.cumsum(sizes) - sizes  # poems in the groups placed earlier
     n_val = max(1, round(fractions[1] * n))
     n_test = max(1, round(fractions[2] * n))
     n_train = n - n_val - n_test
     if n_train < 1:
         raise PoetryRnnError(f"chunk.split {list(fractions)} leaves no training poem out of {n}: raise the train share")
-    ids = np.asarray(poem_ids)[order]
-    return {
-        "train": sorted(ids[:n_train].tolist()),
-        "val": sorted(ids[n_train : n_train + n_val].tolist()),
-        "test": sorted(ids[n_train + n_val :].tolist()),
-    }
+    # A group goes where its first poem would go: with no near-duplicates this is a plain split of poems.
+    where = np.where(before < n_train, 0, np.where(before < n_train + n_val, 1, 2))
+    split_of = np.empty(len(labels), int)
+    split_of[order] = where
+    ids = np.asarray(poem_ids)
+    out = {name: sorted(ids[split_of[group_of] == k].tolist()) for k, name in enumerate(SPLITS)}
+    empty = [name for name in SPLITS if not out[name]]
+    if empty:
+        raise PoetryRnnError(
+            f"near-duplicate groups of {n} poems leave {', '.join(empty)} without a poem: "
+            "add poems from other sources, or widen chunk.split"
+        )
+    return out
 
 
 def save_chunks(chunks: Chunks, path: Path) -> None:

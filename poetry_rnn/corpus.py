@@ -1,19 +1,27 @@
-"""Read poems from a folder, a zip, JSON/JSONL records, a single .txt poem or a Project Gutenberg book."""
+"""Read poems from folders, zips, record files (JSON, JSONL, CSV, Parquet), single .txt poems and Project
+Gutenberg books: one source or several, each poem keeping its source, title and author."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import textwrap
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+import pandas as pd
+import yaml
+
+from poetry_rnn import gutenberg
 from poetry_rnn.errors import PoetryRnnError
 
 ACCEPTED = (
-    "a folder of one-poem .txt files, a .zip of such a folder, a .json list or .jsonl of "
+    "a folder of one-poem .txt files, a .zip of such a folder, a .json list, .jsonl, .csv or .parquet of "
     "{title, author, text} records, or a .txt file (one poem, or a Project Gutenberg book)"
 )
 
@@ -23,46 +31,69 @@ class Poem:
     title: str
     author: str
     text: str
-    source: str  # file name (or "name.zip:inner/path"), for messages
+    source: str  # file name (or "name.zip:inner/path", "name.jsonl line 3"), for messages
+    collection: str = ""  # which entry of poems.source it came from (a short name, see source_names)
 
 
 @dataclass
 class Corpus:
     poems: list[Poem]
-    stats: dict  # files_read, decoded_latin1, skipped_empty, skipped_binary, duplicates_dropped, skipped_examples
+    stats: dict  # files_read, decoded_latin1, skipped_*, front_matter_not_yaml, duplicates_dropped, skipped_examples
 
 
-def read_corpus(path: Path) -> Corpus:
-    """Read every poem under path (folder, .zip, .json, .jsonl or .txt), deduplicated, in a fixed order."""
-    path = Path(path)
-    if not path.exists():
-        raise PoetryRnnError(f"poem corpus {path} does not exist; point poems.source at {ACCEPTED}")
-    stats = {
-        "files_read": 0,
-        "decoded_latin1": 0,
-        "skipped_empty": 0,
-        "skipped_binary": 0,
-        "duplicates_dropped": 0,
-        "skipped_examples": [],
-    }
-    suffix = path.suffix.lower()
-    if path.is_dir():
-        poems = _read_folder(path, stats)
-    elif suffix == ".zip":
-        poems = _read_zip(path, stats)
-    elif suffix in (".json", ".jsonl"):
-        poems = _read_records(path, stats)
-    elif suffix == ".txt":
-        poems = _read_txt(path, stats)
-    else:
-        raise PoetryRnnError(f"poem corpus {path} has an unsupported type {suffix or '(no suffix)'!r}; use {ACCEPTED}")
+def new_stats() -> dict:
+    """The counters read_corpus keeps."""
+    return {"files_read": 0, "decoded_latin1": 0, "skipped_empty": 0, "skipped_binary": 0, "skipped_no_text": 0,
+            "front_matter_not_yaml": 0, "duplicates_dropped": 0, "skipped_examples": []}
+
+
+def read_corpus(path: Path, fields: Mapping[str, str] | None = None) -> Corpus:
+    """Read every poem under path (folder, .zip, record file or .txt), deduplicated, in a fixed order."""
+    return read_sources({"": Path(path)}, fields)
+
+
+def read_sources(sources: Mapping[str, Path], fields: Mapping[str, str] | None = None) -> Corpus:
+    """Read each named source in order into one corpus; exact duplicates are dropped across sources too."""
+    stats, poems = new_stats(), []
+    for name, path in sources.items():
+        poems += [replace(p, collection=name) for p in _read_one(Path(path), dict(fields or {}), stats)]
     poems = _drop_duplicates(poems, stats)
     if not poems:
+        where = ", ".join(str(p) for p in sources.values())
+        records = f", {stats['skipped_no_text']} records without text" if stats["skipped_no_text"] else ""
         raise PoetryRnnError(
-            f"poem corpus {path} yields no poem ({stats['files_read']} files read, "
-            f"{stats['skipped_empty']} empty, {stats['skipped_binary']} binary); use {ACCEPTED}"
+            f"poem corpus {where} yields no poem ({stats['files_read']} files read, {stats['skipped_empty']} empty, "
+            f"{stats['skipped_binary']} binary{records}); use {ACCEPTED}"
         )
     return Corpus(poems, stats)
+
+
+def source_names(sources: Sequence[str]) -> list[str]:
+    """A short, unique name per entry of poems.source (its file or folder name without suffix), for metrics."""
+    names = []
+    for source in sources:
+        stem = PurePosixPath(str(source).rstrip("/").replace("\\", "/")).name.split(".")[0] or "source"
+        name, n = stem, 2
+        while name in names:
+            name, n = f"{stem}-{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _read_one(path: Path, fields: dict, stats: dict) -> list[Poem]:
+    """The poems of one source, by its kind."""
+    if not path.exists():
+        raise PoetryRnnError(f"poem corpus {path} does not exist; point poems.source at {ACCEPTED}")
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        return _read_folder(path, stats)
+    if suffix == ".zip":
+        return _read_zip(path, stats)
+    if suffix in RECORD_SUFFIXES:
+        return _read_records(path, fields, stats)
+    if suffix == ".txt":
+        return _read_txt(path, stats)
+    raise PoetryRnnError(f"poem corpus {path} has an unsupported type {suffix or '(no suffix)'!r}; use {ACCEPTED}")
 
 
 # ---- folders and zips: one poem per .txt file ------------------------------------------------
@@ -115,7 +146,7 @@ def _poem_from_bytes(raw: bytes, source: str, stats: dict) -> Poem | None:
 
 def _poem_from_text(text: str, source: str, stats: dict) -> Poem | None:
     """The poem of one decoded file (front matter allowed), or None when no text is left."""
-    meta, body = _split_front_matter(text)
+    meta, body = _split_front_matter(text, stats)
     body = _clean(body)
     if not body:
         _skip(stats, "skipped_empty", source)
@@ -124,67 +155,100 @@ def _poem_from_text(text: str, source: str, stats: dict) -> Poem | None:
     return Poem(meta.get("title") or stem, meta.get("author", ""), body, source)
 
 
-# ---- JSON and JSONL records --------------------------------------------------------------------
+# ---- record files: JSON, JSONL, CSV, Parquet ------------------------------------------------------
+
+RECORD_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
+# Where a record's text may sit when poems.fields does not say: common names in published poem datasets.
+TEXT_FIELDS = ("text", "content", "body", "poem", "lines")
 
 
-def _read_records(path: Path, stats: dict) -> list[Poem]:
-    """Poems from a .json list of records or a .jsonl file of one record a line."""
+def _read_records(path: Path, fields: Mapping[str, str], stats: dict) -> list[Poem]:
+    """Poems from a record file: title/author/text per record, the text under poems.fields["text"] or a known name;
+    records whose text is null or empty are skipped and counted."""
     stats["files_read"] += 1
+    names = {"title": fields.get("title", "title"), "author": fields.get("author", "author")}
+    text_names = (fields["text"],) if "text" in fields else TEXT_FIELDS
+    poems, keys_seen = [], set()
+    for where, rec in _records(path, stats):
+        if not isinstance(rec, dict):
+            raise PoetryRnnError(f"{path} {where} is a JSON {type(rec).__name__}, not a record; "
+                                 "each record must be an object with a text field")
+        keys_seen.update(rec)
+        source = f"{path.name} {where}"
+        field = next((name for name in text_names if name in rec), None)
+        text = _record_text(rec.get(field) if field else None, path, where, field)
+        if not text:
+            _skip(stats, "skipped_no_text", source)
+            continue
+        title = _record_value(rec.get(names["title"])) or _first_line(text)
+        poems.append(Poem(title, _record_value(rec.get(names["author"])), text, source))
+    if not poems and stats["skipped_no_text"] and not keys_seen & set(text_names):
+        wanted = f"a {text_names[0]!r} field" if "text" in fields else "a text field (" + ", ".join(TEXT_FIELDS) + ")"
+        raise PoetryRnnError(
+            f"{path}: no record has {wanted}; its fields are {', '.join(sorted(map(str, keys_seen))) or 'none'}: "
+            "set poems.fields.text to the one holding the poem (e.g. `dvc exp run -S poems.fields.text=verse`)"
+        )
+    return poems
+
+
+def _records(path: Path, stats: dict) -> Iterator[tuple[str, object]]:
+    """(where, record) of each record of a .json list, .jsonl lines, a .csv or a .parquet table."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        try:
+            table = (pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace")
+                     if suffix == ".csv" else pd.read_parquet(path))
+        except (ValueError, OSError) as err:  # pandas' and pyarrow's parse errors are ValueErrors
+            raise PoetryRnnError(f"{path} is not a readable {suffix[1:].upper()} table ({err}); fix or re-export it") from err
+        first_row = 2 if suffix == ".csv" else 1  # CSV: line 1 is the header
+        for i, rec in enumerate(table.to_dict("records")):
+            yield f"row {i + first_row}", rec
+        return
     text = _decode(path.read_bytes(), stats)
-    records: list[tuple[str, object]] = []
-    if path.suffix.lower() == ".json":
+    if suffix == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise PoetryRnnError(
-                f"{path} is not valid JSON (line {err.lineno}: {err.msg}); fix or re-export it"
-            ) from err
+            raise PoetryRnnError(f"{path} is not valid JSON (line {err.lineno}: {err.msg}); fix or re-export it") from err
         if not isinstance(data, list):
             raise PoetryRnnError(
                 f"{path} holds a JSON {type(data).__name__}; expected a list of {{title, author, text}} records"
             )
-        records = [(f"record {i}", rec) for i, rec in enumerate(data, 1)]
-    else:
-        for lineno, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
+        yield from ((f"record {i}", rec) for i, rec in enumerate(data, 1))
+        return
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if line.strip():
             try:
-                records.append((f"line {lineno}", json.loads(line)))
+                yield f"line {lineno}", json.loads(line)
             except json.JSONDecodeError as err:
                 raise PoetryRnnError(
                     f"{path} line {lineno} is not valid JSON ({err.msg}); each line must be one record"
                 ) from err
-    poems = []
-    for where, rec in records:
-        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-            raise PoetryRnnError(
-                f"{path} {where} has no \"text\" string; every record needs one (title and author are optional)"
-            )
-        source = f"{path.name} {where}"
-        text = _clean(rec["text"])
-        if not text:
-            _skip(stats, "skipped_empty", source)
-            continue
-        title = str(rec.get("title") or "").strip() or _first_line(text)
-        poems.append(Poem(title, str(rec.get("author") or "").strip(), text, source))
-    return poems
+
+
+def _record_text(value: object, path: Path, where: str, field: str | None) -> str:
+    """A record's poem text, cleaned: a string, or a list of lines joined; "" when null or empty."""
+    if _is_null(value):
+        return ""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, (list, tuple, np.ndarray)) and all(isinstance(v, str) or _is_null(v) for v in value):
+        return _clean("\n".join("" if _is_null(v) else v for v in value))
+    raise PoetryRnnError(f"{path} {where}: the {field!r} field holds a {type(value).__name__}, not text or a list "
+                         "of lines; fix the record or point poems.fields.text at another field")
+
+
+def _record_value(value: object) -> str:
+    """A title or author as text; "" when missing or null."""
+    return "" if _is_null(value) else str(value).strip()
+
+
+def _is_null(value: object) -> bool:
+    """True for None and NaN (a missing cell of a table)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # ---- a single .txt: one poem, or a Project Gutenberg book ---------------------------------------
-
-_GUTENBERG_START = re.compile(r"^\*\*\*\s*START OF TH(?:IS|E) PROJECT GUTENBERG EBOOK.*$", re.M | re.I)
-_GUTENBERG_END = re.compile(r"^\*\*\*\s*END OF TH(?:IS|E) PROJECT GUTENBERG EBOOK", re.M | re.I)
-_GUTENBERG_END_LINE = re.compile(r"^End of (?:the )?Project Gutenberg", re.M | re.I)  # just above the END marker
-_AUTHOR = re.compile(r"^Author:[ \t]*(\S.*?)[ \t]*$", re.M)
-_POEM_HEADING = re.compile(r"^[IVXLCDM]+\.$")  # "XIV." alone on a line
-_SECTION_HEADING = re.compile(r"^[IVXLCDM]+\.\s+[^a-z]*[A-Z][^a-z]*$")  # "I. LIFE."
-# Lines that open a volume's front matter; what follows is skipped up to the next heading.
-_BOOK_MATTER = re.compile(
-    r"^(?:POEMS|PREFACE|CONTENTS|INTRODUCTION|TRANSCRIBER'S NOTE|(?:FIRST|SECOND|THIRD|FOURTH|FIFTH) SERIES)\.?$", re.I
-)
-_EDITORIAL_NOTE = re.compile(r"^[ \t]*\[[^\]]*\][ \t]*(?:\n|$)", re.M)  # "[Published in ...]", maybe several lines
-_ORNAMENT = re.compile(r"^[ \t*]+$", re.M)  # "*  *  *" between stanzas
-
 
 def _read_txt(path: Path, stats: dict) -> list[Poem]:
     """A Gutenberg book split into poems when it has Gutenberg markers, else a single poem."""
@@ -194,92 +258,34 @@ def _read_txt(path: Path, stats: dict) -> list[Poem]:
         _skip(stats, "skipped_binary", path.name)
         return []
     text = _decode(raw, stats)
-    if _GUTENBERG_START.search(text) or _GUTENBERG_END.search(text):
-        return _split_gutenberg(text, path, stats)
+    if gutenberg.is_gutenberg(text):
+        author, poems = gutenberg.split_book(text, path.name)
+        return [Poem(title, author, body, f"{path.name}#{i}") for i, (title, body) in enumerate(poems, 1)]
     poem = _poem_from_text(text, path.name, stats)
     return [poem] if poem else []
 
 
-def _split_gutenberg(text: str, path: Path, stats: dict) -> list[Poem]:
-    """The poems of a Gutenberg book: headed by a Roman numeral alone on a line, under section headings."""
-    start = _GUTENBERG_START.search(text)
-    header, body = (text[: start.start()], text[start.end():]) if start else ("", text)
-    author_match = _AUTHOR.search(header or text)
-    author = author_match.group(1) if author_match else ""
-    for cut in (_GUTENBERG_END, _GUTENBERG_END_LINE):
-        if end := cut.search(body):
-            body = body[: end.start()]
-    blocks: list[list[str]] = []
-    current: list[str] | None = None  # None: in front matter (preface, notes, series title), not in a poem
-    for line in body.split("\n"):
-        heading = line.strip()
-        if _POEM_HEADING.match(heading):
-            if current is not None and _only_title(current):
-                continue  # "IV. / FORBIDDEN FRUIT. / I.": a part number inside a titled poem
-            current = []
-            blocks.append(current)
-        elif _SECTION_HEADING.match(heading) or _BOOK_MATTER.match(heading):
-            current = None
-        elif current is not None:
-            current.append(line)
-    if not blocks:
-        raise PoetryRnnError(
-            f"Gutenberg book {path} has no poem headings (a Roman numeral alone on a line, like 'XIV.'); "
-            "this reader splits books on those, so give the poems as a folder or .jsonl instead"
-        )
-    poems = []
-    for number, lines in enumerate(blocks, 1):
-        poem = _book_poem(lines, author, f"{path.name}#{number}")
-        if poem:
-            poems.append(poem)
-        else:
-            _skip(stats, "skipped_empty", f"{path.name}#{number}")
-    return poems
-
-
-def _is_caps_title(line: str) -> bool:
-    """True for an ALL-CAPS title line like "ROUGE ET NOIR." (two letters at least, none lowercase)."""
-    return sum(c.isalpha() for c in line) >= 2 and not any(c.islower() for c in line)
-
-
-def _only_title(lines: list[str]) -> bool:
-    """True when a poem's lines so far are just its ALL-CAPS title."""
-    text = [line.strip() for line in lines if line.strip()]
-    return len(text) == 1 and _is_caps_title(text[0])
-
-
-def _book_poem(lines: list[str], author: str, source: str) -> Poem | None:
-    """One poem of a book: an ALL-CAPS first line is its title; editorial notes and ornaments dropped."""
-    text = _clean("\n".join(lines))
-    first = _first_line(text)
-    title = ""
-    if _is_caps_title(first):
-        title = first.rstrip(".")
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-    text = _clean(_ORNAMENT.sub("", _EDITORIAL_NOTE.sub("", text)))
-    if not text:
-        return None
-    return Poem(title or _first_line(text), author, text, source)
-
-
 # ---- shared helpers ----------------------------------------------------------------------------
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.S | re.M)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.DOTALL | re.MULTILINE)
 
 
-def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """The `key: value` lines between leading `---` lines (keys lowercased), and the text after them."""
+def _split_front_matter(text: str, stats: dict) -> tuple[dict[str, str], str]:
+    """The YAML mapping between leading `---` lines (keys lowercased, values as written), and the text after."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
-    meta = {}
-    for line in match.group(1).split("\n"):
-        key, sep, value = line.partition(":")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]  # YAML-style quoted value
-        if sep:
-            meta[key.strip().lower()] = value
+    try:
+        # BaseLoader keeps every value as written: a title "1914" or "Yes" stays text, not a number or a bool.
+        meta = yaml.load(match.group(1), Loader=yaml.BaseLoader)
+    except yaml.YAMLError:
+        # Jekyll-style front matter often has an unquoted colon ("title: Essay on Man: Epistle I"), which YAML
+        # refuses; such a block is read as one "key: value" per line, the value taken as written.
+        stats["front_matter_not_yaml"] += 1
+        meta = dict(line.split(":", 1) for line in match.group(1).split("\n") if ":" in line)
+    if not isinstance(meta, dict):
+        return {}, text  # "---" lines around something else: part of the poem
+    meta = {str(k).strip().lower(): v.strip() for k, v in meta.items() if isinstance(v, str)}
     return meta, text[match.end():]
 
 

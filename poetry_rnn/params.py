@@ -39,9 +39,34 @@ class GloveParams(_Section):
     dim: int = Field(gt=0)
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
 class PoemsParams(_Section):
-    source: Source
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    source: Source | Annotated[list[Source], Field(min_length=1)]  # one source or a list, read in order
+    sha256: Sha256 | list[Sha256 | None] | None = None  # a list: one entry (or null) per source
+    # Record files (.json/.jsonl/.csv/.parquet): the column holding each of title/author/text, where it is
+    # not one of the names read anyway (text, content, body, poem, lines; title; author).
+    fields: dict[Literal["title", "author", "text"], Annotated[str, Field(min_length=1)]] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> PoemsParams:
+        if isinstance(self.sha256, list) and len(self.sha256) != len(self.sources):
+            raise ValueError(f"sha256 has {len(self.sha256)} entries for {len(self.sources)} sources; "
+                             "give one per source (null where none), or null")
+        if isinstance(self.sha256, str) and len(self.sources) > 1:
+            raise ValueError("one sha256 for several sources: give a list, one entry (or null) per source")
+        return self
+
+    @property
+    def sources(self) -> list[str]:
+        """poems.source as a list."""
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+    @property
+    def checksums(self) -> list[str | None]:
+        """poems.sha256 as a list, one entry per source."""
+        return self.sha256 if isinstance(self.sha256, list) else [self.sha256] * len(self.sources)
 
 
 class ChunkParams(_Section):
@@ -201,6 +226,7 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
         return flatten({"model": model, "train": p.train.model_dump()})
 
     return {
+        "fingerprint_inputs": lambda: {"glove.url": p.glove.url, "poems.source": p.poems.source},
         "download_glove": lambda: flatten({"glove": p.glove.model_dump()}),
         "preprocess": lambda: flatten({"poems": p.poems.model_dump()}),
         "chunk": lambda: flatten({"seed": p.seed, "chunk": p.chunk.model_dump()}),

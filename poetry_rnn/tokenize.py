@@ -67,3 +67,8 @@ def detokenize(tokens: Iterable[str]) -> str:
         out.append(token)
         glue_next = token in _NO_SPACE_AFTER
     return "".join(out)
+
+
+def is_punctuation(word: str) -> bool:
+    """A token with no letter or digit: , . ; -- ... " and the like."""
+    return not any(ch.isalnum() for ch in word)

@@ -15,19 +15,30 @@ import pandas as pd
 
 from poetry_rnn.corpus import Poem
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.tokenize import tokenize
+from poetry_rnn.tokenize import is_punctuation, tokenize
 
 EXAMPLES = 5  # skipped poems named in the summary
 
 
 @dataclass
 class TokenizedCorpus:
-    poems: pd.DataFrame  # poem_id, title, author, source, start, length, tokens, unknown
+    poems: pd.DataFrame  # poem_id, title, author, collection, source, group, start, length, tokens, unknown
     ids: np.ndarray  # (total known tokens,) int32 GloVe row ids, poems back to back
 
     def poem_tokens(self) -> list[np.ndarray]:
         """Each poem's ids, in table order."""
         return [self.ids[s : s + n] for s, n in zip(self.poems["start"], self.poems["length"])]
+
+    def poem_words(self, words: list[str]) -> list[np.ndarray]:
+        """Each poem's ids without punctuation: what two editions of a poem share even where their marks differ."""
+        used, at = np.unique(self.ids, return_inverse=True)
+        keep = np.array([not is_punctuation(words[i]) for i in used.tolist()], bool)[at]  # (tokens,)
+        return [ids[keep[s : s + n]] for ids, s, n in zip(self.poem_tokens(), self.poems["start"], self.poems["length"])]
+
+    def by_collection(self) -> dict[str, dict[str, int]]:
+        """Poems and tokens read from each entry of poems.source."""
+        sums = self.poems.groupby("collection", sort=False)[["tokens"]].agg(["count", "sum"])
+        return {str(name): {"poems": int(row.iloc[0]), "tokens": int(row.iloc[1])} for name, row in sums.iterrows()}
 
 
 def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCorpus, dict]:
@@ -43,8 +54,8 @@ def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCor
             skipped.append(poem.source)
             continue
         rows.append(
-            dict(poem_id=len(rows), title=poem.title, author=poem.author, source=poem.source,
-                 start=start, length=len(ids), tokens=len(tokens), unknown=len(tokens) - len(ids))
+            dict(poem_id=len(rows), title=poem.title, author=poem.author, collection=poem.collection,
+                 source=poem.source, group=len(rows), start=start, length=len(ids), tokens=len(tokens), unknown=len(tokens) - len(ids))
         )
         chunks.append(np.asarray(ids, np.int32))
         start += len(ids)
@@ -81,12 +92,16 @@ def summary_line(read_stats: dict, stats: dict) -> str:
     skipped = [f"{n} {what}" for n, what in (
         (read_stats.get("skipped_empty", 0), "empty"),
         (read_stats.get("skipped_binary", 0), "binary"),
+        (read_stats.get("skipped_no_text", 0), "records without text"),
         (stats.get("poems_skipped_no_known_token", 0), "with no word in GloVe"),
     ) if n]
     if skipped:
         parts.append("skipped " + ", ".join(skipped))
     if read_stats.get("duplicates_dropped"):
         parts.append(f"dropped {read_stats['duplicates_dropped']} exact duplicates")
+    if stats.get("near_duplicate_groups"):
+        parts.append(f"grouped {stats['poems_in_near_duplicate_groups']} near-duplicate poems into "
+                     f"{stats['near_duplicate_groups']} groups, each kept in one split")
     if read_stats.get("decoded_latin1"):
         parts.append(f"decoded {read_stats['decoded_latin1']} files as Latin-1/cp1252 (not UTF-8)")
     names = (read_stats.get("skipped_examples", []) + stats.get("skipped_no_known_token_examples", []))[:EXAMPLES]
@@ -106,4 +121,7 @@ def load_corpus(folder: Path) -> TokenizedCorpus:
     """Read what save_corpus wrote."""
     if not (Path(folder) / "ids.npy").is_file():
         raise PoetryRnnError(f"{folder} holds no tokenized corpus: run `dvc repro preprocess` first")
-    return TokenizedCorpus(pd.read_csv(folder / "poems.csv", keep_default_na=False), np.load(folder / "ids.npy"))
+    poems = pd.read_csv(folder / "poems.csv", keep_default_na=False)
+    if "group" not in poems:
+        raise PoetryRnnError(f"{folder} was written by an older version of the preprocess stage: run `dvc repro preprocess`")
+    return TokenizedCorpus(poems, np.load(folder / "ids.npy"))

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from poetry_rnn.tokenize import is_punctuation
+
 COMMON = 100  # the commonest training types are not content words
 RANK_BANDS = ("1-10", "11-100", "101-1000", "1001-10000", "rarer")  # by training frequency; unseen words are rarer
 BAND_EDGES = np.array([10, 100, 1000, 10000])
@@ -52,11 +54,6 @@ class Candidates:
         pos = np.searchsorted(self.rows[order], glove_rows).clip(0, len(self.rows) - 1)
         found = self.rows[order][pos] == glove_rows
         return np.where(found, order[pos] + 1, 0)
-
-
-def is_punctuation(word: str) -> bool:
-    """A token with no letter or digit: , . ; -- ... " and the like."""
-    return not any(ch.isalnum() for ch in word)
 
 
 def rank_band(ranks: np.ndarray) -> np.ndarray:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from poetry_rnn.corpus import Corpus, read_corpus
+from poetry_rnn.corpus import Corpus, read_corpus, read_sources, source_names
 from poetry_rnn.errors import PoetryRnnError
 
 BOOK_BODY = """\
@@ -171,9 +171,11 @@ def test_gutenberg_book_leaves_headings_notes_preface_and_license_out_of_every_p
         assert unwanted not in text, unwanted
 
 
-def test_gutenberg_book_without_numeral_headings_is_an_error(tmp_path):
-    book = write(tmp_path / "prose.txt", re.sub(r"(?m)^[IVX]+\.$", "Part.", gutenberg_book("THE")))
-    with pytest.raises(PoetryRnnError, match=r"prose\.txt has no poem headings.*Roman numeral"):
+def test_gutenberg_book_of_prose_chapters_is_refused_through_read_corpus(tmp_path):
+    prose = "\n\n".join(f"CHAPTER {n}\n\n" + " ".join(["The long paragraphs of a novel run on and on, line after "
+                          "line, never breaking where a verse would."] * 12) for n in ("I", "II", "III"))
+    book = write(tmp_path / "prose.txt", gutenberg_book("THE").replace(BOOK_BODY, prose))
+    with pytest.raises(PoetryRnnError, match=r"Gutenberg book prose\.txt: .*(no poem layout|prose)"):
         read_corpus(book)
 
 
@@ -234,16 +236,105 @@ def test_jsonl_records_one_a_line_blank_lines_ignored(tmp_path):
     ]
 
 
-def test_json_record_without_text_names_file_and_record(tmp_path):
-    path = write(tmp_path / "poems.json", json.dumps([{"text": "ok"}, {"title": "No text"}]))
-    with pytest.raises(PoetryRnnError, match=r"poems\.json record 2 has no \"text\" string"):
+def test_records_with_null_or_empty_text_are_skipped_and_counted(tmp_path):
+    path = write(tmp_path / "poems.jsonl", '{"text": "ok"}\n{"text": null}\n{"title": "no text"}\n{"text": "  "}\n')
+    corpus = read_corpus(path)
+    assert [p.text for p in corpus.poems] == ["ok"]
+    assert corpus.stats["skipped_no_text"] == 3
+    assert corpus.stats["skipped_examples"] == ["poems.jsonl line 2", "poems.jsonl line 3", "poems.jsonl line 4"]
+
+
+@pytest.mark.parametrize("field", ["text", "content", "body", "poem"])
+def test_the_text_field_may_have_any_common_name(tmp_path, field):
+    path = write(tmp_path / "poems.json", json.dumps([{"title": "T", "author": "A", field: "the poem"}]))
+    assert [(p.title, p.author, p.text) for p in read_corpus(path).poems] == [("T", "A", "the poem")]
+
+
+def test_a_list_of_lines_is_the_poem(tmp_path):
+    path = write(tmp_path / "poems.json", json.dumps([{"lines": ["first line", "", "second stanza"]}]))
+    assert read_corpus(path).poems[0].text == "first line\n\nsecond stanza"
+
+
+def test_poems_fields_names_the_columns_of_other_datasets(tmp_path):
+    path = write(tmp_path / "poems.jsonl", json.dumps({"name": "Ode", "poet": "Keats", "verse": "Thou still"}) + "\n")
+    corpus = read_corpus(path, {"title": "name", "author": "poet", "text": "verse"})
+    assert [(p.title, p.author, p.text) for p in corpus.poems] == [("Ode", "Keats", "Thou still")]
+
+
+def test_records_without_any_text_field_name_the_fields_and_the_param(tmp_path):
+    path = write(tmp_path / "poems.jsonl", json.dumps({"name": "Ode", "verse": "Thou still"}) + "\n")
+    with pytest.raises(PoetryRnnError, match=r"poems\.jsonl: no record has a text field .*name, verse.*poems\.fields\.text"):
+        read_corpus(path)
+    with pytest.raises(PoetryRnnError, match=r"no record has a 'poem_text' field"):
+        read_corpus(path, {"text": "poem_text"})
+
+
+def test_a_text_that_is_not_text_names_the_record(tmp_path):
+    path = write(tmp_path / "poems.json", json.dumps([{"text": "ok"}, {"text": 42}]))
+    with pytest.raises(PoetryRnnError, match=r"poems\.json record 2: the 'text' field holds a int"):
         read_corpus(path)
 
 
-def test_jsonl_record_without_text_names_file_and_line(tmp_path):
-    path = write(tmp_path / "poems.jsonl", '{"text": "ok"}\n{"text": null}\n')
-    with pytest.raises(PoetryRnnError, match=r"poems\.jsonl line 2 has no \"text\" string"):
-        read_corpus(path)
+def test_csv_records_with_a_header_and_quoted_multiline_text(tmp_path):
+    frame = pd.DataFrame({"title": ["One", "Two", "Three"], "author": ["A", "", "C"],
+                          "content": ["first line\nsecond, with a comma", "", "third"]})
+    frame.to_csv(tmp_path / "poems.csv", index=False)
+    corpus = read_corpus(tmp_path / "poems.csv")
+    assert [(p.title, p.author, p.text, p.source) for p in corpus.poems] == [
+        ("One", "A", "first line\nsecond, with a comma", "poems.csv row 2"),
+        ("Three", "C", "third", "poems.csv row 4"),
+    ]
+    assert corpus.stats["skipped_no_text"] == 1
+
+
+def test_parquet_records_with_nulls_and_lists_of_lines(tmp_path):
+    frame = pd.DataFrame({"title": ["One", None, "Three"], "author": [None, "B", "C"],
+                          "lines": [["a line", "another"], None, ["", "after a blank", "end"]]})
+    frame.to_parquet(tmp_path / "poems.parquet")
+    corpus = read_corpus(tmp_path / "poems.parquet")
+    assert [(p.title, p.author, p.text) for p in corpus.poems] == [
+        ("One", "", "a line\nanother"), ("Three", "C", "after a blank\nend")]
+    assert corpus.stats["skipped_no_text"] == 1
+
+
+def test_a_broken_table_is_an_error_naming_it(tmp_path):
+    with pytest.raises(PoetryRnnError, match=r"bad\.parquet is not a readable PARQUET table"):
+        read_corpus(write(tmp_path / "bad.parquet", "not parquet"))
+
+
+def test_several_sources_of_mixed_kinds_make_one_corpus_that_remembers_each_poems_source(tmp_path):
+    folder = poem_folder(tmp_path / "poems")
+    records = write(tmp_path / "more.jsonl", json.dumps({"title": "J", "text": "from the records"}) + "\n")
+    corpus = read_sources({"poems": folder, "more": records})
+    assert [(p.collection, p.title) for p in corpus.poems] == [
+        ("poems", "Quoted Title"), ("poems", "The Sea: A Song"), ("poems", "c"), ("more", "J")]
+    assert corpus.stats["files_read"] == 4
+
+
+def test_an_exact_duplicate_in_a_second_source_is_dropped(tmp_path):
+    a = write(tmp_path / "a.txt", "The same poem\nin two places")
+    b = write(tmp_path / "b.jsonl", json.dumps({"text": "The same  poem\nin two places"}) + "\n")
+    corpus = read_sources({"a": a, "b": b})
+    assert [p.collection for p in corpus.poems] == ["a"] and corpus.stats["duplicates_dropped"] == 1
+
+
+def test_source_names_are_short_and_unique():
+    assert source_names(["https://www.gutenberg.org/cache/epub/12242/pg12242.txt", "data/poems/", "x/poems.zip",
+                         "y/poems.jsonl"]) == ["pg12242", "poems", "poems-2", "poems-3"]
+
+
+def test_front_matter_is_yaml_and_values_stay_as_written(tmp_path):
+    poem = write(tmp_path / "p.txt", "---\ntitle: '1914'\nauthor: Yes\ntags: [war, sonnet]\n---\nNow, God be thanked\n")
+    corpus = read_corpus(poem)
+    assert [(p.title, p.author) for p in corpus.poems] == [("1914", "Yes")]
+    assert corpus.stats["front_matter_not_yaml"] == 0
+
+
+def test_front_matter_with_an_unquoted_colon_is_still_read_and_counted(tmp_path):
+    poem = write(tmp_path / "p.txt", "---\nauthor: Alexander Pope\ntitle: An Essay On Man: Epistle I.\n---\nAwake\n")
+    corpus = read_corpus(poem)
+    assert [(p.title, p.author, p.text) for p in corpus.poems] == [("An Essay On Man: Epistle I.", "Alexander Pope", "Awake")]
+    assert corpus.stats["front_matter_not_yaml"] == 1
 
 
 def test_invalid_json_is_an_error_naming_the_file(tmp_path):
@@ -337,7 +428,7 @@ def test_broken_zip_is_an_error_naming_it(tmp_path):
 
 def test_reading_a_corpus_with_odd_files_never_changes_them(tmp_path):
     files = {"bom.txt": "\ufeffline\r\n".encode(), "latin.txt": "caf\u00e9\n".encode("latin-1"), "empty.txt": b"",
-             "bin.txt": b"\0\0", "dup.txt": "line\n".encode()}
+             "bin.txt": b"\0\0", "dup.txt": b"line\n"}
     for name, raw in files.items():
         write(tmp_path / "p" / name, raw)
     corpus = read_corpus(tmp_path / "p")

@@ -2,7 +2,13 @@
 
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.chunking import (
-    SPLITS, VOCABULARY, make_chunks, save_chunks, save_vocabulary, split_poems, training_vocabulary,
+    SPLITS,
+    VOCABULARY,
+    make_chunks,
+    save_chunks,
+    save_vocabulary,
+    split_poems,
+    training_vocabulary,
 )
 from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
@@ -19,8 +25,8 @@ def main() -> None:
     with stage_run(STAGE, stage_params(STAGE, p)):
         corpus = load_corpus(CORPUS)
         tokens = corpus.poem_tokens()
-        splits = split_poems(list(corpus.poems["poem_id"]), p.chunk.split, p.seed)
-        metrics = {}
+        splits = split_poems(list(corpus.poems["poem_id"]), p.chunk.split, p.seed, list(corpus.poems["group"]))
+        metrics = {"near_duplicate_groups": int((corpus.poems["group"].value_counts() > 1).sum())}
         with atomic_path(CHUNKS) as out:
             out.mkdir()
             for split in SPLITS:

@@ -1,12 +1,13 @@
-"""Stage 2: read the poem corpus, tokenize it for GloVe and map tokens to GloVe ids."""
+"""Stage 2: read the poem sources, tokenize them for GloVe, map tokens to GloVe ids and group near-duplicates."""
 
 import sys
 
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.corpus import read_corpus
+from poetry_rnn.corpus import read_sources, source_names
 from poetry_rnn.download import fetch
 from poetry_rnn.errors import entry_point
 from poetry_rnn.glove import load_glove
+from poetry_rnn.near_duplicates import near_duplicate_groups
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
 from poetry_rnn.tokenized import encode_poems, numeric_stats, save_corpus, summary_line
@@ -19,9 +20,15 @@ STAGE = "preprocess"
 def main() -> None:
     p = load_params()
     with stage_run(STAGE, stage_params(STAGE, p)):
-        source = fetch(p.poems.source, DOWNLOADS, p.poems.sha256)
-        corpus = read_corpus(source)
-        tokenized, stats = encode_poems(corpus.poems, load_glove(GLOVE).index)
+        names = source_names(p.poems.sources)
+        paths = {name: fetch(src, DOWNLOADS, sha) for name, src, sha in zip(names, p.poems.sources, p.poems.checksums)}
+        corpus = read_sources(paths, p.poems.fields)
+        glove = load_glove(GLOVE)
+        tokenized, stats = encode_poems(corpus.poems, glove.index)
+        tokenized.poems["group"] = near_duplicate_groups(tokenized.poem_words(glove.words))
+        stats["near_duplicate_groups"] = int((tokenized.poems["group"].value_counts() > 1).sum())
+        stats["poems_in_near_duplicate_groups"] = int(tokenized.poems["group"].duplicated(keep=False).sum())
+        stats["sources"] = tokenized.by_collection()
         with atomic_path(CORPUS) as out:
             save_corpus(tokenized, out)
         print(f"{STAGE}: {summary_line(corpus.stats, stats)}", file=sys.stderr)
