@@ -14,6 +14,7 @@ import urllib3
 from tqdm import tqdm
 
 from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.paths import user_root
 
 CHUNK_BYTES = 1 << 20
 TIMEOUT_S = (10, 60)  # (connect, read)
@@ -35,25 +36,30 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def fetch(source: str, cache_dir: Path, sha256: str | None = None) -> Path:
-    """Return a local path (file or folder) for `source`, downloading http(s) URLs into `cache_dir` once."""
+def local_path(source: str) -> Path | None:
+    """The local file or folder `source` names (a relative path is taken from the user's repo, so a `dvc exp run
+    --temp` copy finds it too), or None for an http(s) URL."""
     parts = urlsplit(str(source))
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        return _fetch_http(str(source), Path(cache_dir), sha256)
+        return None
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise PoetryRnnError(
                 f"cannot fetch {source}: file:// URLs on another host are not supported; "
                 "use file:///absolute/path or a plain local path"
             )
-        path = Path(url2pathname(parts.path))
-    elif scheme == "" or len(scheme) == 1:  # one letter: a Windows drive, not a scheme
-        path = Path(source)
-    else:
-        raise PoetryRnnError(
-            f"cannot fetch {source}: the scheme {parts.scheme}:// is not supported; use {ACCEPTED}"
-        )
+        return Path(url2pathname(parts.path))
+    if scheme == "" or len(scheme) == 1:  # one letter: a Windows drive, not a scheme
+        return user_root() / source
+    raise PoetryRnnError(f"cannot fetch {source}: the scheme {parts.scheme}:// is not supported; use {ACCEPTED}")
+
+
+def fetch(source: str, cache_dir: Path, sha256: str | None = None) -> Path:
+    """Return a local path (file or folder) for `source`, downloading http(s) URLs into `cache_dir` once."""
+    path = local_path(source)
+    if path is None:
+        return _fetch_http(str(source), Path(cache_dir), sha256)
     if not path.exists():
         raise PoetryRnnError(f"cannot fetch {source}: no such file {path}; check the path")
     if sha256 and path.is_dir():
@@ -61,6 +67,22 @@ def fetch(source: str, cache_dir: Path, sha256: str | None = None) -> Path:
     if sha256:
         _verify(path, sha256, where=str(path), remove=False)  # never delete the user's own file
     return path
+
+
+def fingerprint(source: str) -> dict:
+    """What identifies a source's content, for DVC: a local file's sha256, a digest over a folder's files (names
+    and contents); an http(s) URL stands for itself (its download is cached by URL)."""
+    path = local_path(source)
+    if path is None:
+        return {"source": source}
+    if path.is_file():
+        return {"source": source, "sha256": sha256_file(path)}
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{f.relative_to(path).as_posix()}\0{sha256_file(f)}\n".encode())
+        return {"source": source, "folder_sha256": digest.hexdigest()}
+    return {"source": source, "missing": True}  # the stage that reads it says what is wrong
 
 
 def _fetch_http(url: str, cache_dir: Path, sha256: str | None) -> Path:

@@ -1,7 +1,9 @@
 """Where every stage reads and writes, relative to the project root; dvc.yaml names the same paths."""
 
+import os
 from pathlib import Path
 
+INPUTS = Path("data/inputs")  # fingerprints of local input files: what makes them DVC deps
 DOWNLOADS = Path("data/downloads")  # fetched files and .part files; kept across runs so downloads resume
 GLOVE = Path("data/glove")  # vocab.txt + vectors.npy (memory-mapped)
 CORPUS = Path("data/corpus")  # tokenized poems: poems.csv + token ids
@@ -18,3 +20,9 @@ def stage_dir(stage: str) -> Path:
 def metrics_file(stage: str) -> Path:
     """A stage's small metrics file, declared as a DVC metric."""
     return METRICS / f"{stage}.json"
+
+
+def user_root() -> Path:
+    """The user's repo: DVC_ROOT under DVC (also for --queue/--temp copies, which run elsewhere), else the working
+    directory. Relative input paths and the local MLflow store live there."""
+    return Path(os.environ.get("DVC_ROOT") or Path.cwd()).resolve()

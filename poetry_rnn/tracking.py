@@ -12,19 +12,16 @@ import subprocess
 from pathlib import Path
 from typing import Iterator
 
+from poetry_rnn.paths import user_root
+
 EXPERIMENT = "poetry-rnn"
 STAGES = ("download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare")
 SKIPPED = "skipped: unchanged or restored from DVC's run-cache"
 
 
-def store_root() -> Path:
-    """The user's repo: DVC_ROOT under DVC (also for --queue/--temp copies), else the working directory."""
-    return Path(os.environ.get("DVC_ROOT") or Path.cwd()).resolve()
-
-
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set (a team server), else a sqlite store at <root>/mlflow.db."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_root() / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{user_root() / 'mlflow.db'}"
 
 
 def setup() -> str:
@@ -39,7 +36,7 @@ def setup() -> str:
     # Several processes creating a fresh sqlite store at once fail ("duplicate column name"), as
     # `dvc queue start -j 2` would: the first creates it under an exclusive lock, the others wait.
     # The lock file's name matches .gitignore's /mlflow.db-* so it never shows up in `git status`.
-    root = store_root()
+    root = user_root()
     with open(root / "mlflow.db-lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         # An explicit artifact root under the user's repo: the default is relative to the
