@@ -139,3 +139,28 @@ def test_dvc_yaml_declares_every_param_each_stage_reads():
         assert covered == read, f"{name}: dvc.yaml misses {sorted(read - covered)}"
         declared_keys = {key for key in all_params for d in declared if key == d or key.startswith(f"{d}.")}
         assert declared_keys <= read, f"{name}: dvc.yaml declares {sorted(declared_keys - read)}, which it does not read"
+
+
+def test_the_default_corpus_is_a_list_of_gutenberg_books():
+    p = load_params(ROOT / "params.yaml")
+    assert len(p.poems.sources) >= 2 and p.poems.checksums == [None] * len(p.poems.sources)
+    assert all(s.startswith("https://www.gutenberg.org/cache/epub/") for s in p.poems.sources)
+
+
+def test_poems_sha256_gives_one_checksum_per_source(tmp_path):
+    digest = "a" * 64
+    p = load_params(write_params(tmp_path, poems__source=["a.txt", "b.txt"], poems__sha256=[digest, None]))
+    assert p.poems.checksums == [digest, None]
+    with pytest.raises(PoetryRnnError, match=r"poems: sha256 has 1 entries for 2 sources"):
+        load_params(write_params(tmp_path, poems__source=["a.txt", "b.txt"], poems__sha256=[digest]))
+    with pytest.raises(PoetryRnnError, match=r"one sha256 for several sources"):
+        load_params(write_params(tmp_path, poems__source=["a.txt", "b.txt"], poems__sha256=digest))
+
+
+def test_poems_fields_names_only_title_author_and_text(tmp_path):
+    p = load_params(write_params(tmp_path, poems__fields={"text": "verse"}))
+    assert p.poems.fields == {"text": "verse"}
+    with pytest.raises(PoetryRnnError, match=r"poems\.fields\.body"):
+        load_params(write_params(tmp_path, poems__fields={"body": "verse"}))
+    with pytest.raises(PoetryRnnError, match=r"poems\.source"):
+        load_params(write_params(tmp_path, poems__source=[]))
