@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -30,6 +31,11 @@ def left(out):
 
 def write_txt(path, text=TEXT):
     path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def write_bytes(path, data):
+    path.write_bytes(data)
     return path
 
 
@@ -211,3 +217,167 @@ def test_load_glove_on_missing_files_says_to_run_the_stage(tmp_path):
     with pytest.raises(PoetryRnnError, match="dvc repro download_glove") as err:
         load_glove(tmp_path / "never-built")
     assert "vocab.txt" in str(err.value)
+
+
+
+# ---- the fast parser (pyarrow) against the careful one (line by line) -------------------------------------------
+
+
+def careful_only(monkeypatch):
+    """Every piece goes to the line-by-line parser, as before pyarrow."""
+    monkeypatch.setattr(glove, "_fast", lambda *args: False)
+
+
+def no_careful(monkeypatch):
+    """Fail if any piece reaches the line-by-line parser."""
+    def refuse(piece, *args):
+        raise AssertionError(f"the careful parser was given {bytes(piece[:60])!r}...")
+    monkeypatch.setattr(glove, "_parse", refuse)
+
+
+def outputs(out):
+    return {name: (out / name).read_bytes() for name in ("vocab.txt", "vectors.npy", "meta.json")}
+
+
+def random_glove(rng, words, dim):
+    """GloVe text with numbers written several ways, as the releases and other tools write them."""
+    forms = [lambda v: f"{v:.5f}", lambda v: f"{v:.6g}", lambda v: repr(float(v)), lambda v: f"{v:.4e}"]
+    return "".join(w + " " + " ".join(forms[(i + j) % 4](v) for j, v in enumerate(rng.normal(size=dim))) + "\n"
+                   for i, w in enumerate(words))
+
+
+ODD_WORDS = ["null", "nan", "NA", "N/A", "None", "", '"', '"quoted"', "it's", "#", "\\", "true", "1", "-", "inf"]
+ODD_LINES = [
+    b"\xef\xbb\xbfthe 1 2 3\n",  # a BOM: pyarrow would drop it, the careful parser keeps it in the word
+    b"\n",
+    b"a 1 2 3\rb 4 5 6\n",  # a lone \r ends no line: the word is `a 1 2 3\rb`
+    b"crlf 7 8 9\r\n",
+    b"new york 1 1 1\n",  # a word with a space, as in glove.840B
+    b"caf\xe9 2 2 2\n",  # Latin-1, not UTF-8: decoded with U+FFFD
+    b"w7 9 9 9\n",  # a duplicate: the first vector stays
+    b"mid 1.0000000596046447755 0 0\n",  # past a float32 midpoint: rounded via a double, as Python does, it is 1.0
+    b"zero 0 -0 1e-50\n",
+]
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 200, 1])
+def test_fast_and_careful_parsers_write_identical_files(tmp_path, monkeypatch, chunk):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)] + ODD_WORDS
+    groups = np.array_split(words, len(ODD_LINES))  # plain lines between odd ones
+    text = b"".join(line + random_glove(rng, list(group), 3).encode() for line, group in zip(ODD_LINES, groups))
+    text += b"last 1 2 3"  # no newline at the end
+    monkeypatch.setattr(glove, "CHUNK_BYTES", chunk)  # chunk boundaries, and halving the odd pieces, everywhere
+    monkeypatch.setattr(glove, "CAREFUL_BYTES", 100)
+    fast = convert_glove(write_bytes(tmp_path / "g.txt", text), "", 3, tmp_path / "fast")
+    with monkeypatch.context() as m:
+        careful_only(m)
+        careful = convert_glove(tmp_path / "g.txt", "", 3, tmp_path / "careful")
+    assert fast == careful and fast["duplicates"] == 1
+    assert outputs(tmp_path / "fast") == outputs(tmp_path / "careful")
+    g = load_glove(tmp_path / "fast")
+    assert [w for w in g.words if not w.startswith("w")] == [
+        "\ufeffthe", "a 1 2 3\rb", "crlf", "new york", "caf\ufffd", "mid", "zero", *ODD_WORDS, "last"]
+    assert g.vectors[g.index["mid"]].tolist() == [1, 0, 0] and g.vectors[g.index["w7"]].tolist() != [9, 9, 9]
+
+
+def test_plain_glove_text_never_needs_the_careful_parser(tmp_path, monkeypatch):
+    words = [f"w{i}" for i in range(2000)] + ["w3", "w1999"] + ODD_WORDS
+    text = random_glove(np.random.default_rng(1), words, 5).replace("\n", "\r\n", 50)  # CRLF lines too
+    monkeypatch.setattr(glove, "CHUNK_BYTES", 4096)
+    with monkeypatch.context() as m:
+        careful_only(m)
+        careful = convert_glove(write_txt(tmp_path / "g.txt", text), "", 5, tmp_path / "careful")
+    no_careful(monkeypatch)
+    assert convert_glove(tmp_path / "g.txt", "", 5, tmp_path / "fast") == careful
+    assert outputs(tmp_path / "fast") == outputs(tmp_path / "careful")
+    g = load_glove(tmp_path / "fast")
+    assert g.words[2000:] == ODD_WORDS and len(g.words) == len(words) - 2  # null, nan, `"`... stay words
+
+
+def test_words_with_spaces_deep_in_a_large_file_convert_and_only_their_piece_is_read_carefully(tmp_path, monkeypatch):
+    words = [f"w{i}" for i in range(3000)]
+    words[1234], words[2500] = ". . .", "at name@domain.com"  # as in glove.840B.300d.txt
+    text = random_glove(np.random.default_rng(2), words, 4)
+    monkeypatch.setattr(glove, "CHUNK_BYTES", 16 << 10)
+    monkeypatch.setattr(glove, "CAREFUL_BYTES", 2 << 10)
+    careful = []
+    parse = glove._parse
+    monkeypatch.setattr(glove, "_parse", lambda piece, *args: careful.append(len(piece)) or parse(piece, *args))
+    convert_glove(write_txt(tmp_path / "g.txt", text), "", 4, tmp_path / "out")
+    g = load_glove(tmp_path / "out")
+    assert g.words == words
+    assert g.vectors[1234].tolist() == [float(np.float32(v)) for v in text.splitlines()[1234].split()[3:]]
+    assert len(careful) == 2 and sum(careful) <= 2 * (2 << 10)  # the rest went through pyarrow
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("w4321 0.1 x 0.3", "could not convert string to float: b'x'"),
+    ("w4321 0.1 0.2", "expected a word and 3 numbers, found 3 fields"),
+    ("w4321 0.1 0.2 0.3 0.4", "expected a word and 3 numbers, found more numbers"),
+    ("w4321 0.1 nan 0.3", "a value is nan or inf"),
+    ("w4321 0.1 1e39 0.3", "a value is nan or inf"),  # past float32
+])
+def test_a_bad_line_deep_in_a_file_reports_its_line_number(tmp_path, monkeypatch, fault, message):
+    lines = random_glove(np.random.default_rng(3), [f"w{i}" for i in range(5000)], 3).splitlines()
+    lines[9] = ""  # blank lines count as lines
+    lines[4320] = fault  # line 4321
+    monkeypatch.setattr(glove, "CHUNK_BYTES", 8 << 10)
+    monkeypatch.setattr(glove, "CAREFUL_BYTES", 1 << 10)
+    with pytest.raises(PoetryRnnError) as err:
+        convert_glove(write_txt(tmp_path / "g.txt", "\n".join(lines) + "\n"), "", 3, tmp_path / "out")
+    assert "g.txt line 4321: " in str(err.value) and message in str(err.value)
+    assert left(tmp_path / "out") == []
+
+
+def test_rows_go_straight_into_vectors_npy_with_no_second_copy(tmp_path, monkeypatch):
+    words = [f"w{i}" for i in range(3000)] + ["new york"]
+    monkeypatch.setattr(glove, "CHUNK_BYTES", 8 << 10)
+    out = tmp_path / "out"
+    seen = set()
+    for name in ("_fast", "_parse"):  # what the output folder holds whenever a piece is parsed
+        parse = getattr(glove, name)
+        monkeypatch.setattr(glove, name, lambda *args, parse=parse: seen.update(os.listdir(out)) or parse(*args))
+    convert_glove(write_txt(tmp_path / "g.txt", random_glove(np.random.default_rng(4), words, 7)), "", 7, out)
+    assert seen == {"vectors.npy"}
+    assert left(out) == ["meta.json", "vectors.npy", "vocab.txt"]
+    vectors = np.load(out / "vectors.npy")
+    assert vectors.shape == (3001, 7) and vectors.dtype == np.float32
+    with open(out / "vectors.npy", "rb") as f:  # the header written again in place: the body starts where it did
+        np.lib.format.read_magic(f)
+        assert np.lib.format.read_array_header_1_0(f) == ((3001, 7), False, np.dtype("<f4"))
+        assert f.tell() == glove.NPY_HEADER_BYTES
+    assert (out / "vectors.npy").stat().st_size == glove.NPY_HEADER_BYTES + 3001 * 7 * 4
+
+
+def test_zip_member_is_streamed_through_the_fast_parser(tmp_path, monkeypatch):
+    text = random_glove(np.random.default_rng(5), [f"w{i}" for i in range(1000)], 3)
+    monkeypatch.setattr(glove, "CHUNK_BYTES", 4096)
+    convert_glove(write_txt(tmp_path / "g.txt", text), "", 3, tmp_path / "from_txt")
+    no_careful(monkeypatch)
+    convert_glove(write_zip(tmp_path / "g.zip", text=text), "glove.test.3d.txt", 3, tmp_path / "from_zip")
+    assert outputs(tmp_path / "from_zip")["vectors.npy"] == outputs(tmp_path / "from_txt")["vectors.npy"]
+
+
+def test_the_text_is_read_a_few_chunks_ahead_never_whole(tmp_path, monkeypatch):
+    text = random_glove(np.random.default_rng(6), [f"w{i}" for i in range(2000)], 4)
+    monkeypatch.setattr(glove, "CHUNK_BYTES", 1024)
+    chunks, ahead, most = 0, 0, 0
+    read_chunk, fast = glove._read_chunk, glove._fast
+
+    def reading(f):
+        nonlocal chunks, ahead, most
+        chunk = read_chunk(f)
+        chunks, ahead = chunks + bool(chunk), ahead + bool(chunk)
+        most = max(most, ahead)
+        return chunk
+
+    def storing(piece, dim, out, got, parsed=None):
+        nonlocal ahead
+        ahead -= parsed is not None  # a whole chunk, not a half of one
+        return fast(piece, dim, out, got, parsed)
+
+    monkeypatch.setattr(glove, "_read_chunk", reading)
+    monkeypatch.setattr(glove, "_fast", storing)
+    convert_glove(write_txt(tmp_path / "g.txt", text), "", 4, tmp_path / "out")
+    assert chunks > 50 and most <= glove.PARSERS + 1
