@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--member", required=True, help="glove.file for the run")
     parser.add_argument("--fraction", type=float, action="append", help="share of the poems to run on (repeatable)")
     parser.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE", help="params override")
+    parser.add_argument("--until", choices=STAGES, default=STAGES[-1], help="the last stage to run")
     parser.add_argument("--keep", action="store_true", help="keep the workspaces (their stage logs)")
     args = parser.parse_args()
 
@@ -84,7 +85,7 @@ def main() -> None:
         (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workspace / 'mlflow.db'}",
                "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(ROOT)}
-        for stage in STAGES:
+        for stage in STAGES[: STAGES.index(args.until) + 1]:
             rss, wall, status = run_stage(stage, workspace, env)
             rows.append((fraction, files, stage, rss, wall, status))
             print(f"{fraction:>8g} {files:>7,} {stage:<16} {rss:>9,.0f} MiB {wall:>8.1f} s  exit {status}", flush=True)
