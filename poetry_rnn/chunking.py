@@ -48,27 +48,25 @@ def scoring_window(length: int, starts: list[int], window: int) -> np.ndarray:
 
 
 def make_chunks(poems: list[np.ndarray], poem_ids: list[int], window: int, stride: int) -> Chunks:
-    """Cut each poem into windows; a short tail is padded and masked, never dropped."""
-    rows, masks, scored, owners = [], [], [], []
+    """Cut each poem into windows; a short tail is padded and masked, never dropped. Built a poem at a time
+    as arrays, never a Python object per window, so memory follows the windows' own bytes."""
+    ids, masks, scored, owners = [], [], [], []
+    offsets = np.arange(window)
     for pid, tokens in zip(poem_ids, poems):
-        starts = window_starts(len(tokens), window, stride)
-        scorer = scoring_window(len(tokens), starts, window)
-        for k, s in enumerate(starts):
-            piece = tokens[s : s + window]
-            row = np.zeros(window, np.int32)
-            row[: len(piece)] = piece
-            m = np.zeros(window, bool)
-            m[: len(piece)] = True
-            score = np.zeros(window, bool)
-            score[: len(piece)] = scorer[s : s + window] == k
-            rows.append(row)
-            masks.append(m)
-            scored.append(score)
-            owners.append(pid)
-    if not rows:
+        tokens = np.asarray(tokens, np.int32)
+        starts = np.asarray(window_starts(len(tokens), window, stride))
+        scorer = scoring_window(len(tokens), starts.tolist(), window)
+        pos = starts[:, None] + offsets  # (n, W) token positions, past the end on a short tail
+        real = pos < len(tokens)
+        at = np.minimum(pos, len(tokens) - 1)
+        ids.append(np.where(real, tokens[at], 0).astype(np.int32))
+        masks.append(real)
+        scored.append(real & (scorer[at] == np.arange(len(starts))[:, None]))
+        owners.append(np.full(len(starts), pid, np.int32))
+    if not ids:
         empty = np.zeros((0, window), bool)
         return Chunks(np.zeros((0, window), np.int32), empty, np.zeros(0, np.int32), empty)
-    return Chunks(np.stack(rows), np.stack(masks), np.asarray(owners, np.int32), np.stack(scored))
+    return Chunks(np.concatenate(ids), np.concatenate(masks), np.concatenate(owners), np.concatenate(scored))
 
 
 def split_poems(poem_ids: list[int], fractions: tuple[float, float, float], seed: int,
