@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import textwrap
 import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ import yaml
 
 from poetry_rnn import gutenberg
 from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.gutenberg import clean_text, first_line
 
 ACCEPTED = (
     "a folder of one-poem .txt files, a .zip of such a folder, a .json list, .jsonl, .csv or .parquet of "
@@ -147,7 +147,7 @@ def _poem_from_bytes(raw: bytes, source: str, stats: dict) -> Poem | None:
 def _poem_from_text(text: str, source: str, stats: dict) -> Poem | None:
     """The poem of one decoded file (front matter allowed), or None when no text is left."""
     meta, body = _split_front_matter(text, stats)
-    body = _clean(body)
+    body = clean_text(body)
     if not body:
         _skip(stats, "skipped_empty", source)
         return None
@@ -180,7 +180,7 @@ def _read_records(path: Path, fields: Mapping[str, str], stats: dict) -> list[Po
         if not text:
             _skip(stats, "skipped_no_text", source)
             continue
-        title = _record_value(rec.get(names["title"])) or _first_line(text)
+        title = _record_value(rec.get(names["title"])) or first_line(text)
         poems.append(Poem(title, _record_value(rec.get(names["author"])), text, source))
     if not poems and stats["skipped_no_text"] and not keys_seen & set(text_names):
         wanted = f"a {text_names[0]!r} field" if "text" in fields else "a text field (" + ", ".join(TEXT_FIELDS) + ")"
@@ -231,9 +231,9 @@ def _record_text(value: object, path: Path, where: str, field: str | None) -> st
     if _is_null(value):
         return ""
     if isinstance(value, str):
-        return _clean(value)
+        return clean_text(value)
     if isinstance(value, (list, tuple, np.ndarray)) and all(isinstance(v, str) or _is_null(v) for v in value):
-        return _clean("\n".join("" if _is_null(v) else v for v in value))
+        return clean_text("\n".join("" if _is_null(v) else v for v in value))
     raise PoetryRnnError(f"{path} {where}: the {field!r} field holds a {type(value).__name__}, not text or a list "
                          "of lines; fix the record or point poems.fields.text at another field")
 
@@ -300,18 +300,6 @@ def _decode(raw: bytes, stats: dict) -> str:
         except UnicodeDecodeError:  # cp1252 leaves five bytes undefined; latin-1 maps every byte
             text = raw.decode("latin-1")
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _clean(text: str) -> str:
-    """Text with trailing spaces, common indentation and outer blank lines removed, blank runs made one."""
-    lines = [line.rstrip() for line in text.split("\n")]
-    text = textwrap.dedent("\n".join(lines)).strip("\n")
-    return re.sub(r"\n{3,}", "\n\n", text)
-
-
-def _first_line(text: str) -> str:
-    """The first non-blank line of text, stripped."""
-    return next((line.strip() for line in text.split("\n") if line.strip()), "")
 
 
 def _skip(stats: dict, kind: str, source: str) -> None:
