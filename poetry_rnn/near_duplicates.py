@@ -23,35 +23,41 @@ def shingles(words: np.ndarray, k: int = SHINGLE) -> np.ndarray:
     """The distinct k-word shingles of a poem's word ids, each hashed to 32 bits, sorted."""
     words = np.asarray(words, np.uint64)
     if len(words) < k:
-        return np.zeros(0, np.uint64)
+        return np.zeros(0, np.uint32)
     h = np.zeros(len(words) - k + 1, np.uint64)
     with np.errstate(over="ignore"):  # wrapping arithmetic is the hash
         for i in range(k):
             h = (h ^ words[i : len(words) - k + 1 + i]) * np.uint64(0x9E3779B97F4A7C15)
-    return np.unique(h >> np.uint64(32))
+    return np.unique((h >> np.uint64(32)).astype(np.uint32))
 
 
-def candidate_pairs(sets: list[np.ndarray], judged: np.ndarray) -> np.ndarray:
-    """(n, 2) pairs (a, b): poem b holds at least 45% of poem a's sketch; a is judged, b any poem."""
+def candidate_pairs(sets: list[np.ndarray], judged: np.ndarray, block: int = 1024) -> np.ndarray:
+    """(n, 2) pairs (a, b): poem b holds at least 45% of poem a's sketch; a is judged, b any poem. Poems ask
+    `block` at a time, so the postings in memory stay bounded however large the corpus."""
     sizes = np.array([len(s) for s in sets])
-    owner = np.repeat(np.arange(len(sets)), sizes)  # every (shingle, poem) of the corpus, sorted by shingle
-    flat = np.concatenate(sets) if len(sets) else np.zeros(0, np.uint64)
+    owner = np.repeat(np.arange(len(sets), dtype=np.int32), sizes)  # every (shingle, poem), sorted by shingle
+    flat = np.concatenate(sets) if len(sets) else np.zeros(0, np.uint32)
     order = np.argsort(flat, kind="stable")
     flat, owner = flat[order], owner[order]
-    sketch = [s[:SKETCH] for s in (sets[i] for i in judged)]  # the smallest hashes: sets are sorted
-    anchor = np.concatenate(sketch)
-    asker = np.repeat(judged, [len(s) for s in sketch])
-    lo, hi = np.searchsorted(flat, anchor, "left"), np.searchsorted(flat, anchor, "right")
-    use = (hi - lo) <= COMMON
-    needed = np.ceil(0.45 * np.bincount(asker[use], minlength=len(sets)))  # hits a candidate must reach
-    lo, hi, asker = lo[use], hi[use], asker[use]
-    counts = hi - lo
-    starts = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())  # every posting
-    a, b = np.repeat(asker, counts), owner[starts]
-    keys, hits = np.unique(a.astype(np.int64) * len(sets) + b, return_counts=True)
-    a, b = keys // len(sets), keys % len(sets)
-    keep = (a != b) & (hits >= needed[a]) & (needed[a] > 0)
-    return np.stack([a[keep], b[keep]], 1)
+    del order
+    pairs = [np.zeros((0, 2), np.int64)]
+    for first in range(0, len(judged), block):
+        askers = judged[first : first + block]
+        sketch = [sets[i][:SKETCH] for i in askers]  # the smallest hashes: sets are sorted
+        anchor = np.concatenate(sketch)
+        asker = np.repeat(askers, [len(s) for s in sketch])
+        lo, hi = np.searchsorted(flat, anchor, "left"), np.searchsorted(flat, anchor, "right")
+        use = (hi - lo) <= COMMON
+        needed = np.ceil(0.45 * np.bincount(asker[use], minlength=len(sets)))  # hits a candidate must reach
+        lo, hi, asker = lo[use], hi[use], asker[use]
+        counts = hi - lo
+        starts = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())  # every posting
+        keys, hits = np.unique(np.repeat(asker, counts).astype(np.int64) * len(sets) + owner[starts],
+                               return_counts=True)
+        a, b = keys // len(sets), keys % len(sets)
+        keep = (a != b) & (hits >= needed[a]) & (needed[a] > 0)
+        pairs.append(np.stack([a[keep], b[keep]], 1))
+    return np.concatenate(pairs)
 
 
 def near_duplicate_groups(poems: list[np.ndarray], threshold: float = THRESHOLD) -> np.ndarray:

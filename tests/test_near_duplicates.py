@@ -6,7 +6,7 @@ import numpy as np
 
 from poetry_rnn.chunking import split_poems
 from poetry_rnn.corpus import Poem
-from poetry_rnn.near_duplicates import MIN_SHINGLES, near_duplicate_groups, shingles
+from poetry_rnn.near_duplicates import MIN_SHINGLES, candidate_pairs, near_duplicate_groups, shingles
 from poetry_rnn.tokenized import encode_poems
 
 RNG = np.random.default_rng(0)
@@ -57,3 +57,13 @@ def test_a_near_duplicate_pair_from_text_lands_in_one_split_whatever_the_seed():
 def test_groups_of_single_poems_give_the_plain_split():
     ids = list(range(57))
     assert split_poems(ids, (0.8, 0.1, 0.1), 3, ids) == split_poems(ids, (0.8, 0.1, 0.1), 3)
+
+
+def test_asking_in_blocks_finds_the_same_candidates():
+    poems = random_poems(100)
+    poems += [np.concatenate([p, RNG.integers(0, 40_000, 50)]) for p in poems[:10]]
+    sets = [shingles(p) for p in poems]
+    judged = np.arange(len(poems))
+    whole = candidate_pairs(sets, judged)
+    assert len(whole) >= 10
+    assert np.array_equal(candidate_pairs(sets, judged, block=7), whole)
