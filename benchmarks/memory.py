@@ -4,7 +4,7 @@
         --glove ../shared/data/glove/glove.standin.300d.zip --member glove.standin.300d.txt \\
         --fraction 0.5 --fraction 1 -S train.epochs=1
 
-Runs the seven stages, one process each (`python -m poetry_rnn.stages.<stage>`, as `dvc repro` does), in a fresh
+Runs the pipeline's stages, one process each (`python -m poetry_rnn.stages.<stage>`, as `dvc repro` does), in a fresh
 workspace with the project's params.yaml plus the `-S key=value` overrides, and prints each stage's peak RSS
 (from wait4's rusage, the stage process alone) and wall time. With several --fraction values the corpus is cut to
 that share of its poem files (a seeded sample) first, so the table shows how memory grows with the corpus.
@@ -27,7 +27,8 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
+STAGES = ["fingerprint_inputs", "download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate",
+          "compare"]
 
 
 def sample_corpus(source: Path, fraction: float, seed: int, out: Path) -> tuple[Path, int]:
