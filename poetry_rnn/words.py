@@ -19,6 +19,7 @@ from poetry_rnn.tokenize import is_punctuation
 COMMON = 100  # the commonest training types are not content words
 RANK_BANDS = ("1-10", "11-100", "101-1000", "1001-10000", "rarer")  # by training frequency; unseen words are rarer
 BAND_EDGES = np.array([10, 100, 1000, 10000])
+SIMILARITIES = 64 << 20  # float32 similarities a nearest-word search holds at once: 4,096 rows at 16k words
 
 
 @dataclass
@@ -39,10 +40,12 @@ class Candidates:
         return Candidates(self.rows, self.unit.to(device))
 
     @torch.no_grad()
-    def nearest(self, vectors: torch.Tensor, block: int = 4096) -> torch.Tensor:
-        """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64; in blocks,
-        so n x V similarities never sit in memory at once."""
+    def nearest(self, vectors: torch.Tensor, block: int | None = None) -> torch.Tensor:
+        """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64; in blocks
+        of at most SIMILARITIES block x V values (256 MB), so neither the tokens nor the vocabulary set the
+        memory."""
         unit = self.unit.to(vectors.device)
+        block = block or max(1, SIMILARITIES // max(len(self.rows), 1))
         best = [(F.normalize(vectors[i : i + block].float(), dim=-1) @ unit.T).argmax(-1)
                 for i in range(0, len(vectors), block)]
         idx = torch.cat(best).cpu() if best else torch.zeros(0, dtype=torch.long)

@@ -60,6 +60,19 @@ def test_nearest_word_search_answers_only_candidates():
     assert got[0] == 3 and got[2] == 11 and int(got[1]) in (7, 3, 11)
 
 
+def test_nearest_word_search_blocks_by_the_similarities_it_may_hold(monkeypatch):
+    from poetry_rnn import words
+
+    _, vectors, _ = corpus()
+    c = Candidates.from_rows(np.arange(len(vectors)), vectors)
+    queries = torch.randn(50, vectors.shape[1], generator=torch.Generator().manual_seed(0))
+    whole = c.nearest(queries)
+    blocks = []
+    monkeypatch.setattr(torch, "cat", lambda parts, *a, **k: blocks.append(len(parts)) or torch.concat(parts, *a, **k))
+    monkeypatch.setattr(words, "SIMILARITIES", 3 * len(vectors))  # room for 3 rows of similarities
+    assert torch.equal(c.nearest(queries), whole) and blocks == [17]  # ceil(50 / 3)
+
+
 def test_content_words_are_neither_marks_nor_among_the_commonest_types():
     words = [",", "the", "sea", "'s", "1896", "..."]
     rows = np.arange(6)
