@@ -35,6 +35,12 @@ class TokenizedCorpus:
         keep = np.array([not is_punctuation(words[i]) for i in used.tolist()], bool)[at]  # (tokens,)
         return [ids[keep[s : s + n]] for ids, s, n in zip(self.poem_tokens(), self.poems["start"], self.poems["length"])]
 
+    def near_duplicate_counts(self) -> dict[str, int]:
+        """Groups of near-duplicate poems (two or more), and the poems in them."""
+        groups = self.poems["group"]
+        return {"near_duplicate_groups": int((groups.value_counts() > 1).sum()),
+                "poems_in_near_duplicate_groups": int(groups.duplicated(keep=False).sum())}
+
     def by_collection(self) -> dict[str, dict[str, int]]:
         """Poems and tokens read from each entry of poems.source."""
         sums = self.poems.groupby("collection", sort=False)[["tokens"]].agg(["count", "sum"])

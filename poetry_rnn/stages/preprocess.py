@@ -26,8 +26,7 @@ def main() -> None:
         glove = load_glove(GLOVE)
         tokenized, stats = encode_poems(corpus.poems, glove.index)
         tokenized.poems["group"] = near_duplicate_groups(tokenized.poem_words(glove.words))
-        stats["near_duplicate_groups"] = int((tokenized.poems["group"].value_counts() > 1).sum())
-        stats["poems_in_near_duplicate_groups"] = int(tokenized.poems["group"].duplicated(keep=False).sum())
+        stats |= tokenized.near_duplicate_counts()
         stats["sources"] = tokenized.by_collection()
         with atomic_path(CORPUS) as out:
             save_corpus(tokenized, out)
