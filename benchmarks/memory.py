@@ -71,12 +71,17 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, action="append", help="share of the poems to run on (repeatable)")
     parser.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE", help="params override")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1], help="the last stage to run")
+    parser.add_argument("--from", dest="first", choices=STAGES, default=STAGES[0], help="the first stage to run")
     parser.add_argument("--keep", action="store_true", help="keep the workspaces (their stage logs)")
+    parser.add_argument("--workspace", type=Path,
+                        help="go on in a workspace kept by an earlier run (with --from: the stage to go on from)")
     args = parser.parse_args()
 
+    if args.workspace and len(args.fraction or [1.0]) > 1:
+        parser.error("--workspace goes on with one run: give at most one --fraction")
     rows = []
     for fraction in args.fraction or [1.0]:
-        workspace = Path(tempfile.mkdtemp(prefix=f"memory-{fraction:g}-"))
+        workspace = args.workspace.resolve() if args.workspace else Path(tempfile.mkdtemp(prefix=f"memory-{fraction:g}-"))
         corpus, files = sample_corpus(args.corpus.resolve(), fraction, 42, workspace / "corpus.zip")
         params = yaml.safe_load((ROOT / "params.yaml").read_text())
         overrides = {"glove.url": str(Path(args.glove).resolve()), "glove.file": args.member,
@@ -86,14 +91,14 @@ def main() -> None:
         (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workspace / 'mlflow.db'}",
                "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(ROOT)}
-        for stage in STAGES[: STAGES.index(args.until) + 1]:
+        for stage in STAGES[STAGES.index(args.first): STAGES.index(args.until) + 1]:
             rss, wall, status = run_stage(stage, workspace, env)
             rows.append((fraction, files, stage, rss, wall, status))
             print(f"{fraction:>8g} {files:>7,} {stage:<16} {rss:>9,.0f} MiB {wall:>8.1f} s  exit {status}", flush=True)
             if status:
                 print((workspace / f"{stage}.log").read_text()[-2000:], file=sys.stderr)
                 break
-        if not args.keep:
+        if not (args.keep or args.workspace):
             shutil.rmtree(workspace, ignore_errors=True)
 
     print("\n| share of corpus | poem files | stage | peak RSS (MiB) | wall (s) |")
