@@ -53,12 +53,20 @@ class Windows:
         """The same windows on `device` (itself when already there)."""
         return Windows(self.ids.to(device), self.mask.to(device), self.score.to(device))
 
-    def batches(self, batch_size: int, generator: torch.Generator | None = None):
-        """Yield (ids, mask, score) batches; shuffled when a generator is given."""
+    def batches(self, batch_size: int, generator: torch.Generator | None = None, part: tuple[int, int] = (0, 1),
+                min_rows: int = 1):
+        """Yield (ids, mask, score) batches; shuffled when a generator is given. With part=(rank, processes), yield
+        that rank's share of each batch of `batch_size` (the batch cut in `processes` near-equal parts, in order),
+        so that the processes together see exactly the batches one process would; batches with fewer than
+        `min_rows` rows are left out."""
         order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
         order = order.to(self.ids.device)  # one copy per pass, not one per batch
+        rank, processes = part
         for i in range(0, len(self), batch_size):
             j = order[i : i + batch_size]
+            if len(j) < min_rows:
+                continue
+            j = j.tensor_split(processes)[rank]
             yield self.ids[j], self.mask[j], self.score[j]
 
     def mean_vector(self, vocab: Vocab) -> torch.Tensor:

@@ -97,7 +97,8 @@ class Decoder(nn.Module):
         self.z_input = nn.Linear(cfg.bottleneck, H)
         self.position = nn.Embedding(cfg.window, H)
         self.prev_input = nn.Linear(cfg.input_dim, H) if cfg.feed_previous else None
-        self.start = nn.Parameter(torch.zeros(cfg.input_dim))  # the "previous vector" at t = 0
+        # the "previous vector" at t = 0; without feed_previous nothing reads it (DDP refuses unused parameters)
+        self.start = nn.Parameter(torch.zeros(cfg.input_dim)) if cfg.feed_previous else None
         self.rnn = make_rnn(cfg, H)
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(H, cfg.input_dim)

@@ -134,6 +134,7 @@ class TrainParams(_Section):
     patience: int = Field(default=0, ge=0)  # 0: never stop early
     seed: int = 42  # initial weights, batch order, dropout, sampling coins
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    nproc: int = Field(default=1, ge=1)  # data-parallel processes (torchrun); batch_size is per process
 
     @model_validator(mode="after")
     def _check(self) -> TrainParams:

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from poetry_rnn import distributed
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.errors import PoetryRnnError
@@ -62,36 +63,45 @@ def curriculum_window(cfg: TrainParams, epoch: int, full: int) -> int:
     return full
 
 
-def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None) -> torch.Tensor:
-    """w * (1 - cosine) + (1 - w) * MSE on real tokens, plus word_weight * softmax loss over the batch's words."""
+def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None, tokens=None, candidates=None):
+    """w * (1 - cosine) + (1 - w) * MSE on real tokens, plus word_weight * softmax loss over the batch's words.
+
+    In data-parallel training each process holds part of the batch: `tokens` (the batch's real tokens, all parts)
+    and `candidates` (the batch's words, all parts) make the parts' losses sum to the whole batch's loss."""
     # Means over real tokens as weighted sums, not pred[mask]: boolean indexing waits on the device for a count.
-    share = mask.to(pred.dtype) / mask.sum().clamp(min=1)  # (B, T): each real token's weight, padding 0
+    tokens = mask.sum() if tokens is None else tokens
+    share = mask.to(pred.dtype) / tokens.clamp(min=1)  # (B, T): each real token's weight, padding 0
     cos = F.cosine_similarity(pred, target, dim=-1, eps=1e-8)  # (B, T)
-    loss = cfg.cosine_weight * (1 - (cos * share).sum())
+    loss = cfg.cosine_weight * ((1 - cos) * share).sum()
     loss = loss + (1 - cfg.cosine_weight) * (((pred - target) ** 2).mean(-1) * share).sum()
     if cfg.word_weight > 0:
         # Sampled softmax: the candidates are the words in this batch, frequent words among them.
         true = ids[mask]
-        candidates = torch.unique(true)  # sorted
+        candidates = torch.unique(true) if candidates is None else candidates  # sorted
         logits = F.normalize(pred[mask], dim=-1) @ unit_table[candidates].T / cfg.temperature  # (n_real, C)
-        loss = loss + cfg.word_weight * F.cross_entropy(logits, torch.searchsorted(candidates, true))
+        ce = F.cross_entropy(logits, torch.searchsorted(candidates, true), reduction="sum")
+        loss = loss + cfg.word_weight * ce / tokens.clamp(min=1)
     return loss
 
 
 @torch.no_grad()
 def mean_cosine(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int, device: torch.device) -> float:
-    """Mean token cosine of the reconstructions, each token once, decoding from z alone (no teacher forcing)."""
+    """Mean token cosine of the reconstructions, each token once, decoding from z alone (no teacher forcing).
+    In data-parallel training each process scores its share of the windows; all get the same mean."""
     model.eval()
     table = vocab.table.to(device)
     data = data.to(device)
     total = torch.zeros((), dtype=torch.float64, device=device)
     count = torch.zeros((), dtype=torch.long, device=device)
-    for ids, mask, score in data.batches(batch_size):
+    for ids, mask, score in data.batches(batch_size, part=(distributed.rank(), distributed.world())):
+        if not len(ids):
+            continue
         x = table[ids]  # (B, T, D)
         with autocast(device):
             y = model(x, mask)
         cos = F.cosine_similarity(y.float(), x, dim=-1, eps=1e-8) * score  # (B, T), 0 where not scored
         total, count = total + cos.sum(dtype=torch.float64), count + score.sum()
+    total, count = distributed.all_sum(total), distributed.all_sum(count)
     return total.item() / max(count.item(), 1)
 
 
@@ -114,13 +124,16 @@ def save_checkpoint(path: Path, **state) -> None:
         torch.save(state, tmp)
 
 
-def _rng_state(shuffle: torch.Generator, coins: torch.Generator) -> dict:
-    """Every random state training draws from: CPU, each CUDA device (dropout there), batch order, sampling coins."""
+def _rng_state(shuffle: torch.Generator, coins: torch.Generator) -> list[dict]:
+    """Every random state training draws from, one dict per process: CPU, each CUDA device (dropout there), batch
+    order, sampling coins."""
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return {"torch": torch.get_rng_state(), "cuda": cuda, "shuffle": shuffle.get_state(), "coins": coins.get_state()}
+    state = {"torch": torch.get_rng_state(), "cuda": cuda, "shuffle": shuffle.get_state(), "coins": coins.get_state()}
+    return distributed.all_objects(state)
 
 
-def _restore_rng(state: dict, shuffle: torch.Generator, coins: torch.Generator) -> None:
+def _restore_rng(states: list[dict] | dict, shuffle: torch.Generator, coins: torch.Generator) -> None:
+    state = states[distributed.rank()] if isinstance(states, list) else states  # a dict: a checkpoint before DDP
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -161,6 +174,7 @@ def train(
     reported: the caller reports what resume["history"] holds and it has not."""
     model.to(device)
     table = vocab.table.to(device)
+    rank, processes = distributed.rank(), distributed.world()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
     shuffle, coins = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
@@ -178,13 +192,18 @@ def train(
         prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
     else:  # centre on the mean training vector (a resumed model has it in its state)
         model.offset.copy_(train_data.mean_vector(vocab))
+    # Several processes: DDP averages the gradients of the parts of each batch (weights and buffers start from
+    # rank 0's; the buffers never change in training, so they are not broadcast again).
+    net = model if processes == 1 else torch.nn.parallel.DistributedDataParallel(
+        TrainingPass(model), device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
     unit_table = F.normalize(table, dim=-1)  # for the word loss
     train_data = train_data.to(device)  # once: no host-to-device copy per batch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     full = train_data.ids.shape[1]
     curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
     start = time.perf_counter()
-    bar = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None, initial=first - 1, total=cfg.epochs)
+    bar = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None if rank == 0 else True,
+               initial=first - 1, total=cfg.epochs)
     for epoch in bar:
         model.train()
         ratio, window = teacher_forcing_ratio(cfg, epoch), curriculum_window(cfg, epoch, full)
@@ -193,22 +212,32 @@ def train(
         loss_sum, norm_sum, tokens, bad_loss = zero.clone(), zero.clone(), zero.clone(), zero.clone()
         vanishing = exploding = bad_batch = torch.zeros((), dtype=torch.long, device=device)  # bad_batch 0: none
         batches = 0
-        for ids, mask, _ in train_data.batches(cfg.batch_size, shuffle):
+        # train.batch_size windows per process: with P processes a step sees P * batch_size windows, each process
+        # its part, and the parts' losses sum to the loss of the whole batch (one process, P * batch_size).
+        for ids, mask, _ in train_data.batches(cfg.batch_size * processes, shuffle, (rank, processes), processes):
             ids, mask = ids[:, :window], mask[:, :window]
             x = table[ids]  # (B, T, D)
+            n, words = mask.sum(), None
+            if processes > 1:
+                n = distributed.all_sum(n.clone())
+                words = distributed.all_unique(ids[mask]) if cfg.loss.word_weight > 0 else None
             with autocast(device):
-                y = model.teacher_forced(x, mask, ratio, coins)
-            loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table)
+                y = net.teacher_forced(x, mask, ratio, coins) if processes == 1 else net(x, mask, ratio, coins)
+            loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table, tokens=n, candidates=words)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * processes).backward()  # DDP averages over processes; the parts are to be summed
             norm, v, e = gradient_health(model)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
             first_bad = (bad_batch == 0) & ~torch.isfinite(loss)
             bad_batch = torch.where(first_bad, batches + 1, bad_batch)
             bad_loss = torch.where(first_bad, loss.detach().double(), bad_loss)
-            loss_sum, norm_sum, tokens = loss_sum + loss.detach(), norm_sum + norm, tokens + mask.sum()
+            loss_sum, norm_sum, tokens = loss_sum + loss.detach(), norm_sum + norm, tokens + n
             vanishing, exploding, batches = torch.maximum(vanishing, v), torch.maximum(exploding, e), batches + 1
+        if processes > 1:  # the parts' losses add up; a batch is bad when any part is
+            distributed.all_sum(loss_sum)
+            earliest = distributed.all_min(torch.where(bad_batch == 0, batches + 1, bad_batch))
+            bad_batch = torch.where(earliest > batches, 0, earliest)
         if bad_batch.item():  # this epoch's weights are not checkpointed: the last good checkpoint is kept
             raise PoetryRnnError(
                 f"training diverged: loss is {bad_loss.item()} at epoch {epoch}, batch {bad_batch.item()}; "
@@ -240,10 +269,11 @@ def train(
             since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
             seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
         )
-        if result.best_epoch == epoch:
+        if rank == 0 and result.best_epoch == epoch:
             save_checkpoint(checkpoint_dir / "best.pt", **state)
-        save_checkpoint(checkpoint_dir / "last.pt", **state)
-        if on_epoch:  # after the checkpoint: a resumed run never repeats an epoch it has reported
+        if rank == 0:
+            save_checkpoint(checkpoint_dir / "last.pt", **state)
+        if on_epoch and rank == 0:  # after the checkpoint: a resumed run never repeats an epoch it has reported
             on_epoch(epoch, row)
         bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_cos=f"{row['val_cosine']:.4f}")
         if stop:
@@ -251,6 +281,17 @@ def train(
     result.seconds = prior_seconds + time.perf_counter() - start  # training time, excluding the interruption
     result.tokens_per_second = tokens_seen / max(result.seconds, 1e-9)
     return result
+
+
+class TrainingPass(torch.nn.Module):
+    """The model's teacher-forced training pass as forward(): what DistributedDataParallel wraps."""
+
+    def __init__(self, model: Autoencoder):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, mask, teacher_forcing: float, generator: torch.Generator | None = None):
+        return self.model.teacher_forced(x, mask, teacher_forcing, generator)
 
 
 def load_model(checkpoint: Path, expected: dict | None = None, map_location: str | torch.device = "cpu") -> Autoencoder:

@@ -15,6 +15,8 @@ import numpy as np
 import yaml
 
 from conftest import WORDS, glove_lines, poem_text
+from poetry_rnn.chunking import make_chunks, save_chunks, save_vocabulary, training_vocabulary
+from poetry_rnn.glove import convert_glove
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
@@ -97,3 +99,27 @@ def pipeline_runs(runs: list) -> list:
 def children(runs: list, parent) -> list:
     """The stage runs under one parent run."""
     return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+
+
+def make_training_project(dest: Path, **train) -> Path:
+    """params.yaml (with these train params), a GloVe folder and chunks: what a training stage needs."""
+    dest.mkdir()
+    src = dest / "glove.txt"
+    src.write_text("\n".join(glove_lines(dim=16)) + "\n")
+    convert_glove(src, "", 16, dest / "data/glove")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 60), ("val", 10)):
+        poems = [rng.integers(0, 40, size=rng.integers(20, 120)).astype(np.int32) for _ in range(n)]
+        (dest / "data/chunks").mkdir(parents=True, exist_ok=True)
+        chunks = make_chunks(poems, list(range(n)), 20, 16)
+        save_chunks(chunks, dest / f"data/chunks/{split}.npz")
+        if split == "train":
+            save_vocabulary(*training_vocabulary(chunks), dest / "data/chunks/vocabulary.npz")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["glove"]["dim"] = 16
+    params["chunk"].update(window=20, stride=16)
+    params["model"].update(hidden=32, bottleneck=4, heads=2)
+    params["train"].update(curriculum=[{"window": 10, "epochs": 1}], **train)
+    params["train"]["teacher_forcing"].update(start=1.0, end=0.2)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params))
+    return dest

@@ -1,5 +1,6 @@
 """A real training stage killed with SIGKILL mid-run resumes from its last checkpoint and ends exactly
-like an uninterrupted run of the same seed."""
+like an uninterrupted run of the same seed: in one process, and as two data-parallel processes whose launcher
+is killed."""
 
 import json
 import os
@@ -9,41 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import yaml
 
-from conftest import glove_lines
-from poetry_rnn.chunking import make_chunks, save_chunks, save_vocabulary, training_vocabulary
-from poetry_rnn.glove import convert_glove
+from project import make_training_project
 
-ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 8
 
 
-def make_project(dest: Path) -> Path:
-    """params.yaml, a GloVe folder and chunks: what train_baseline needs."""
-    dest.mkdir()
-    src = dest / "glove.txt"
-    src.write_text("\n".join(glove_lines(dim=16)) + "\n")
-    convert_glove(src, "", 16, dest / "data/glove")
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 60), ("val", 10)):
-        poems = [rng.integers(0, 40, size=rng.integers(20, 120)).astype(np.int32) for _ in range(n)]
-        (dest / "data/chunks").mkdir(parents=True, exist_ok=True)
-        chunks = make_chunks(poems, list(range(n)), 20, 16)
-        save_chunks(chunks, dest / f"data/chunks/{split}.npz")
-        if split == "train":
-            save_vocabulary(*training_vocabulary(chunks), dest / "data/chunks/vocabulary.npz")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["glove"]["dim"] = 16
-    params["chunk"].update(window=20, stride=16)
-    params["model"].update(hidden=32, bottleneck=4, heads=2)
-    params["train"].update(epochs=EPOCHS, batch_size=8, patience=0, curriculum=[{"window": 10, "epochs": 1}])
-    params["train"]["teacher_forcing"].update(start=1.0, end=0.2)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params))
-    return dest
+def make_project(dest: Path, nproc: int) -> Path:
+    return make_training_project(dest, epochs=EPOCHS, batch_size=8 // nproc, patience=0, nproc=nproc)
 
 
 def start(project: Path) -> subprocess.Popen:
@@ -57,23 +33,37 @@ def finish(proc: subprocess.Popen) -> None:
     assert proc.returncode == 0, out
 
 
+def survivors(project: Path) -> list:
+    """Processes still running in the project's folder."""
+    import psutil
+
+    return [p for p in psutil.process_iter(["cwd", "status"])
+            if p.info["cwd"] == str(project) and p.info["status"] != psutil.STATUS_ZOMBIE]
+
+
 def last_epoch(project: Path) -> int:
     path = project / "stages/train_baseline/checkpoints/last.pt"
     return torch.load(path, weights_only=True)["epoch"] if path.exists() else 0
 
 
 @pytest.mark.e2e
-def test_killed_training_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
-    whole = make_project(tmp_path / "whole")
+@pytest.mark.parametrize("nproc", [1, 2])
+def test_killed_training_stage_resumes_and_matches_an_uninterrupted_run(tmp_path, nproc):
+    whole = make_project(tmp_path / "whole", nproc)
     finish(start(whole))
 
-    cut = make_project(tmp_path / "cut")
-    proc = start(cut)
+    cut = make_project(tmp_path / "cut", nproc)
+    proc = start(cut)  # with nproc 2, the launcher: the stage process replaces itself by torch.distributed.run
     deadline = time.time() + 300
     while last_epoch(cut) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # The workers die with their launcher: none may go on writing checkpoints under the run that resumes.
+    deadline = time.time() + 10
+    while survivors(cut) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not survivors(cut), "a training process outlived its killed launcher"
     killed_at = last_epoch(cut)
     assert 3 <= killed_at < EPOCHS, "the run was not interrupted mid-way"
     assert not (cut / "metrics/train_baseline.json").exists()  # a killed stage leaves no metrics

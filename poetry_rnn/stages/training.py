@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import numpy as np
 import pandas as pd
 import torch
 
+from poetry_rnn import distributed
 from poetry_rnn.atomic import atomic_path
 from poetry_rnn.chunking import load_chunks, load_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
@@ -29,11 +31,22 @@ def fingerprint(stage: str, p: Params) -> dict[str, object]:
 
 def run_training_stage(architecture: str) -> None:
     """Train one architecture, 'baseline' or 'attention' (resuming an interrupted run); log epochs,
-    checkpoints and the model to MLflow."""
+    checkpoints and the model to MLflow. With train.nproc > 1 the stage relaunches itself as that many
+    data-parallel processes; rank 0 alone writes outputs and logs."""
+    stage = ARCHITECTURES[architecture]
+    p = load_params()
+    if p.train.nproc > 1 and not distributed.launched():
+        distributed.relaunch(p.train.nproc, f"poetry_rnn.stages.{stage}")
+    with distributed.process_group(pick_device(p.train.device)) as device:
+        train_stage(architecture, p, device)
+
+
+def train_stage(architecture: str, p: Params, device: torch.device) -> None:
+    """The stage's work in one process (every rank runs it)."""
     import mlflow
 
     stage = ARCHITECTURES[architecture]
-    p = load_params()
+    main = distributed.is_main()
     glove = load_glove(GLOVE)
     train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
     candidates, _ = load_vocabulary(CHUNKS)
@@ -41,11 +54,15 @@ def run_training_stage(architecture: str) -> None:
     out = stage_dir(stage)
     checkpoints = out / "checkpoints"
     resume = resumable(checkpoints, trained_with)
-    if resume is None:
+    distributed.barrier()  # every rank has read the checkpoint before rank 0 may drop it
+    if resume is None and main:
         shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another run's checkpoints
-    with stage_run(stage, stage_params(stage, p), run_id=resume.get("mlflow_run_id") if resume else None) as run:
-        if resume is not None:  # epochs checkpointed but not yet reported when the run was killed
-            log_epochs(run.info.run_id, resume["history"])
+    run_id = resume.get("mlflow_run_id") if resume else None
+    tracked = stage_run(stage, stage_params(stage, p), run_id=run_id) if main else contextlib.nullcontext()
+    with tracked as run:
+        run_id = run.info.run_id if main else None
+        if resume is not None and main:  # epochs checkpointed but not yet reported when the run was killed
+            log_epochs(run_id, resume["history"])
         torch.manual_seed(p.train.seed)
         vocab = Vocab.from_chunks(glove.vectors, train_chunks, val_chunks)
         hidden = p.model.hidden if architecture == "attention" else p.model.baseline_hidden or p.model.hidden
@@ -59,10 +76,11 @@ def run_training_stage(architecture: str) -> None:
         model.vocab.copy_(torch.from_numpy(candidates))
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
-            p.train, checkpoints, pick_device(p.train.device), fingerprint=trained_with, resume=resume,
-            extra_state={"mlflow_run_id": run.info.run_id},
-            on_epoch=lambda epoch, row: log_epochs(run.info.run_id, [row]),
+            p.train, checkpoints, device, fingerprint=trained_with, resume=resume,
+            extra_state={"mlflow_run_id": run_id}, on_epoch=lambda epoch, row: log_epochs(run_id, [row]),
         )
+        if not main:
+            return
         with atomic_path(out / "history.csv") as tmp:
             pd.DataFrame(result.history).to_csv(tmp, index=False)
         best = load_model(checkpoints / "best.pt")
@@ -80,5 +98,6 @@ def run_training_stage(architecture: str) -> None:
             "train_seconds": round(result.seconds, 2),
             "tokens_per_second": round(result.tokens_per_second, 1),
             "parameters": best.num_parameters(),
+            "processes": distributed.world(),
         }
         finish_stage(stage, metrics, [checkpoints, out / "history.csv"])

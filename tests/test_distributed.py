@@ -1,0 +1,59 @@
+"""Data-parallel training: `train.nproc=2` runs the training stage as two gloo processes on 127.0.0.1 through
+PyTorch's launcher, and 2 processes x batch B train exactly what 1 process x batch 2B trains."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from project import make_training_project
+
+
+def train_baseline(project: Path) -> None:
+    env = {**os.environ, "DVC_ROOT": str(project)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    proc = subprocess.run([sys.executable, "-m", "poetry_rnn.stages.train_baseline"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_path):
+    # patience 1: the run stops early, so the ranks must agree on validation and on when to stop
+    one = make_training_project(tmp_path / "one", epochs=5, batch_size=8, patience=1)
+    two = make_training_project(tmp_path / "two", epochs=5, batch_size=4, patience=1, nproc=2)
+    train_baseline(one)
+    train_baseline(two)
+
+    a = json.loads((one / "metrics/train_baseline.json").read_text())
+    b = json.loads((two / "metrics/train_baseline.json").read_text())
+    assert (a["processes"], b["processes"]) == (1, 2)
+    assert a["epochs"] == b["epochs"] < 5 and a["best_epoch"] == b["best_epoch"]  # stopped early, together
+    assert b["best_val_cosine"] == pytest.approx(a["best_val_cosine"], rel=1e-5)
+    ha = pd.read_csv(one / "stages/train_baseline/history.csv")
+    hb = pd.read_csv(two / "stages/train_baseline/history.csv")
+    assert list(ha.columns) == list(hb.columns) and len(ha) == len(hb)
+    np.testing.assert_allclose(hb.to_numpy(float), ha.to_numpy(float), rtol=1e-5)  # loss, val cosine, grad norm...
+    for name in ("best.pt", "last.pt"):
+        sa = torch.load(one / "stages/train_baseline/checkpoints" / name, weights_only=True)["model"]
+        sb = torch.load(two / "stages/train_baseline/checkpoints" / name, weights_only=True)["model"]
+        assert sa.keys() == sb.keys()
+        for key in sa:
+            torch.testing.assert_close(sb[key], sa[key], rtol=1e-4, atol=1e-5, msg=f"{name}: {key}")
+
+    # Rank 0 alone logged: one run, every epoch once, the params with train.nproc.
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{two / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("poetry-rnn").experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.params["train.nproc"] == "2"
+    steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, "val_cosine")]
+    assert steps == list(range(1, b["epochs"] + 1))
+    assert [v.version for v in client.search_model_versions("name = 'poetry-rnn-baseline'")] == [1]
