@@ -22,11 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
 
 
-def run(cmd: list[str], cwd: Path) -> str:
-    """Run a command with the test's Python environment first on PATH; fail with its output."""
+def run(cmd: list[str], cwd: Path, **extra_env: str) -> str:
+    """Run a command with the test's Python environment first on PATH (and `extra_env`, e.g. a team server's
+    MLFLOW_TRACKING_URI); fail with its output."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("DVC_ROOT", None)
+    env.update(extra_env)
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{out}"
