@@ -125,7 +125,7 @@ def test_checkpoints_save_every_random_state(data, tmp_path):  # noqa: F811
     tr, va, vocab = data
     model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
     train(model, tr, va, vocab, train_params(epochs=1, batch_size=32), tmp_path, torch.device("cpu"))
-    rng = torch.load(tmp_path / "last.pt", weights_only=True)["rng"]
+    [rng] = torch.load(tmp_path / "last.pt", weights_only=True)["rng"]  # one state per process
     assert set(rng) == {"torch", "cuda", "shuffle", "coins"}
     assert len(rng["cuda"]) == torch.cuda.device_count()  # one state per CUDA device: dropout there resumes exactly
 
