@@ -41,8 +41,21 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, help="port on 127.0.0.1")
 @entry_point
 def ui(port: int) -> None:
-    """The MLflow UI on 127.0.0.1 over the project's store."""
+    """The MLflow UI on 127.0.0.1 over the project's store, or, with MLFLOW_TRACKING_URI a team server's URL, that
+    server's UI; prints the URL of the runs page with the key params and scores as columns."""
+    from mlflow.exceptions import MlflowException
+
     uri = require_store()
+    team_server = uri.startswith(("http://", "https://"))
+    try:
+        exp_id = tracking.setup()
+        tracking.save_runs_view(exp_id, RUN_PARAMS, RUN_METRICS)
+    except MlflowException as err:
+        raise PoetryRnnError(f"MLflow at {uri}: {err.message}") from None
+    base = uri if team_server else f"http://127.0.0.1:{port}"
+    click.echo(f"the runs with their params and scores: {tracking.runs_page_url(base, exp_id)}")
+    if team_server:  # the team's server already serves the UI
+        return
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job workers: starts in seconds
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
            "--port", str(port), "--workers", "1"]
@@ -196,3 +209,55 @@ def frontier(repo: Path, out: Path, names: tuple[str, ...]) -> None:
         shown.add_row(r.experiment, r.series, f"{r.numbers_per_token:.3g}",
                       *(f"{getattr(r, k):.4f} [{getattr(r, k + '_lo'):.4f}, {getattr(r, k + '_hi'):.4f}]" for k in SCORES))
     Console(width=200).print(shown)
+
+
+@main.command()
+@click.option("--backend-store-uri", envvar="POETRY_RNN_BACKEND_STORE_URI", required=True,
+              help="the runs' database, e.g. postgresql+psycopg://mlflow@db-host/mlflow [env POETRY_RNN_BACKEND_STORE_URI]")
+@click.option("--artifacts-destination", envvar="POETRY_RNN_ARTIFACTS_DESTINATION", required=True,
+              help="where the server puts artifacts, e.g. s3://bucket/mlartifacts [env POETRY_RNN_ARTIFACTS_DESTINATION]")
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to serve the lab's network")
+@click.option("--port", default=5000, show_default=True)
+@entry_point
+def server(backend_store_uri: str, artifacts_destination: str, host: str, port: int) -> None:
+    """The team's MLflow tracking server: runs in the database, artifacts proxied to the bucket (credentials:
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and MLFLOW_S3_ENDPOINT_URL from the environment). Team members set
+    MLFLOW_TRACKING_URI to its URL."""
+    from poetry_rnn import team
+
+    cmd = team.mlflow_server_command(backend_store_uri, artifacts_destination, host, port)
+    click.echo(f"MLflow tracking server on http://{host}:{port}: export MLFLOW_TRACKING_URI=http://{host}:{port}", err=True)
+    try:
+        sys.exit(subprocess.call(cmd, env=team.server_env()))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@main.command("local-team")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", default=5000, show_default=True, help="the MLflow server's port on 127.0.0.1")
+@click.option("--bucket", default="poetry-rnn", show_default=True)
+@entry_point
+def local_team(folder: Path, port: int, bucket: str) -> None:
+    """A team setup on this machine, to try it: PostgreSQL, a SeaweedFS S3 server and the MLflow server on
+    127.0.0.1, their data in FOLDER (outside the repo). The S3 credentials are AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY from the environment. Runs until Ctrl-C."""
+    import time
+
+    from poetry_rnn import team
+
+    try:
+        with team.local_team(folder, bucket, port) as services:
+            exports = " ".join(f"{k}={v}" for k, v in services.env().items())
+            click.echo(f"PostgreSQL: {services.database}\nS3: {services.s3_endpoint} (bucket {bucket})\n"
+                       f"MLflow: {services.tracking_uri}\n\nIn each clone of the repo:\n  export {exports}\n"
+                       f"  dvc remote add -d team s3://{bucket}/dvc\n"
+                       f"  dvc remote modify team endpointurl {services.s3_endpoint}\n\nCtrl-C stops them.", err=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

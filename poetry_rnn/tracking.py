@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,9 @@ from poetry_rnn.paths import user_root
 EXPERIMENT = "poetry-rnn"
 STAGES = ("download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare")
 SKIPPED = "skipped: unchanged or restored from DVC's run-cache"
+# MLflow's experiment type: model development (runs, metrics), not GenAI (traces); what the UI's type selector sets
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+VIEW = "poetry-rnn-scores"  # the runs page's saved view (experiment tag mlflow.sharedViewState.<VIEW>)
 
 
 def tracking_uri() -> str:
@@ -51,11 +55,33 @@ def _experiment_id(location: str | None) -> str:
 
     exp = mlflow.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
+        if KIND_TAG not in exp.tags:  # a store made before the tag was set
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, KIND_TAG, KIND)
         return exp.experiment_id
     try:
-        return mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+        return mlflow.create_experiment(EXPERIMENT, artifact_location=location, tags={KIND_TAG: KIND})
     except MlflowException:  # another process created it in the meantime
         return mlflow.get_experiment_by_name(EXPERIMENT).experiment_id
+
+
+def save_runs_view(exp_id: str, params: tuple[str, ...], metrics: tuple[str, ...]) -> None:
+    """Save the runs page's view VIEW on the experiment, as the UI's "Views" menu does: the training runs (which
+    carry the test scores), best content-word accuracy first, with these param and metric columns. Sorted by a
+    score, not by time, the UI lists the child runs themselves instead of their collapsed parents."""
+    import mlflow
+
+    state = {"searchFilter": "tags.stage LIKE 'train_%'", "orderByKey": "metrics.`content_word_accuracy`",
+             "orderByAsc": False,
+             "selectedColumns": [f"params.`{k}`" for k in params] + [f"metrics.`{k}`" for k in metrics]}
+    now = int(time.time() * 1000)
+    view = {"name": VIEW, "createdAt": now, "updatedAt": now, "state": json.dumps(state)}
+    mlflow.MlflowClient().set_experiment_tag(exp_id, f"mlflow.sharedViewState.{VIEW}", json.dumps(view))
+
+
+def runs_page_url(base: str, exp_id: str) -> str:
+    """The MLflow UI's runs page of the experiment in the view VIEW. workflowType=machine_learning opens it in
+    the UI's "Model training" mode: MLflow 3.17 otherwise opens every experiment on its GenAI overview."""
+    return f"{base.rstrip('/')}/#/experiments/{exp_id}/runs?workflowType=machine_learning&viewStateShareKey={VIEW}"
 
 
 def git_commit() -> str:

@@ -94,6 +94,68 @@ def test_commands_without_a_store_say_to_run_the_pipeline(project):
         assert result.exit_code == 2 and "no MLflow store at" in result.stderr, args
 
 
+def test_ui_serves_the_store_and_prints_the_runs_page_with_the_scores(project):
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from poetry_rnn.team import free_port
+
+    tracking.setup()
+    port = free_port()
+    ui = subprocess.Popen([sys.executable, "-m", "poetry_rnn.cli", "ui", "--port", str(port)], cwd=project,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        printed = ui.stdout.readline().strip()
+        deadline = time.time() + 120
+        while time.time() < deadline:  # the real MLflow UI answers on the printed port
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        api = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get-by-name"
+        exp = requests.get(api, params={"experiment_name": tracking.EXPERIMENT}, timeout=10).json()["experiment"]
+    finally:
+        os.killpg(ui.pid, 15)
+        ui.wait(timeout=30)
+    url = tracking.runs_page_url(f"http://127.0.0.1:{port}", exp["experiment_id"])
+    assert printed == f"the runs with their params and scores: {url}"
+    tags = {t["key"]: t["value"] for t in exp["tags"]}
+    assert tags[tracking.KIND_TAG] == tracking.KIND and f"mlflow.sharedViewState.{tracking.VIEW}" in tags
+
+
+@pytest.fixture
+def team_server(tmp_path, monkeypatch):
+    """A real MLflow tracking server on 127.0.0.1 (MLflow's own server app, in a thread) over its own store."""
+    import threading
+
+    from mlflow.server import app, handlers
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from werkzeug.serving import make_server
+
+    store = SqlAlchemyStore(f"sqlite:///{tmp_path / 'team.db'}", (tmp_path / "team-artifacts").as_uri())
+    monkeypatch.setattr(handlers, "_tracking_store", store)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_ui_with_a_team_server_prints_its_runs_page_and_starts_nothing(project, team_server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", team_server + "/")
+    monkeypatch.setattr(cli.subprocess, "call", lambda *args, **kwargs: pytest.fail("started an MLflow UI"))
+    result = CliRunner().invoke(cli.main, ["ui"])
+    assert result.exit_code == 0, result.output
+    exp = mlflow.MlflowClient(team_server).get_experiment_by_name(tracking.EXPERIMENT)  # created on the server
+    assert result.stdout.strip().endswith(f" {team_server}/#/experiments/{exp.experiment_id}/runs"
+                                          f"?workflowType=machine_learning&viewStateShareKey={tracking.VIEW}")
+    assert exp.tags[tracking.KIND_TAG] == tracking.KIND and f"mlflow.sharedViewState.{tracking.VIEW}" in exp.tags
+    assert not (project / "mlflow.db").exists()
+
+
 def test_reconstruct_with_no_known_word_says_so(project):
     result = CliRunner().invoke(cli.main, ["reconstruct", "zyzzyva"])
     assert result.exit_code == 2 and "no word of the text is in the GloVe vocabulary" in result.stderr

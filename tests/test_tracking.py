@@ -26,6 +26,36 @@ def test_store_is_anchored_at_dvc_root_not_the_working_copy(clean_env, monkeypat
     assert (user_repo / "mlflow.db").is_file() and not (tmp_path / "mlflow.db").exists()
 
 
+def test_the_experiment_is_marked_as_model_development_also_in_an_older_store(clean_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    exp_id = tracking.setup()
+    assert mlflow.get_experiment(exp_id).tags[tracking.KIND_TAG] == "custom_model_development"
+    mlflow.MlflowClient().delete_experiment_tag(exp_id, tracking.KIND_TAG)  # as a store made before the tag
+    assert tracking.setup() == exp_id
+    assert mlflow.get_experiment(exp_id).tags[tracking.KIND_TAG] == "custom_model_development"
+
+
+def test_runs_page_url_opens_the_model_training_runs_in_the_saved_view():
+    url = tracking.runs_page_url("https://mlflow.lab.example/", "7")
+    assert url == ("https://mlflow.lab.example/#/experiments/7/runs"
+                   "?workflowType=machine_learning&viewStateShareKey=poetry-rnn-scores")
+
+
+def test_the_saved_view_shows_the_training_runs_with_their_scores(clean_env, monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    exp_id = tracking.setup()
+    tracking.save_runs_view(exp_id, ("model.heads",), ("test_cosine", "content_word_accuracy"))
+    view = json.loads(mlflow.get_experiment(exp_id).tags["mlflow.sharedViewState.poetry-rnn-scores"])
+    assert view["name"] == "poetry-rnn-scores" and isinstance(view["createdAt"], int)  # MLflow's saved-view envelope
+    state = json.loads(view["state"])
+    assert state["selectedColumns"] == ["params.`model.heads`", "metrics.`test_cosine`", "metrics.`content_word_accuracy`"]
+    assert state["searchFilter"] == "tags.stage LIKE 'train_%'"
+    assert state["orderByKey"] == "metrics.`content_word_accuracy`" and state["orderByAsc"] is False
+    assert mlflow.search_runs([exp_id], state["searchFilter"]).empty  # a filter MLflow accepts
+
+
 def test_mlflow_tracking_uri_overrides_the_embedded_store(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'team.db'}")
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
