@@ -103,6 +103,11 @@ class Decoder(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(H, cfg.input_dim)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if self.start is None:  # checkpoints from before held the start vector also without feed_previous
+            state_dict.pop(prefix + "start", None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def init_hidden(self, z: torch.Tensor):
         """(L, B, H) first state from z (a pair for LSTM)."""
         B, L, H = z.shape[0], self.cfg.layers, self.cfg.hidden

@@ -154,3 +154,19 @@ def test_training_fingerprint_covers_the_data(tmp_path, monkeypatch):
     assert fingerprint("train_baseline", p) == before
     (tmp_path / "data/glove/meta.json").write_text('{"words": 11}')
     assert fingerprint("train_baseline", p) != before
+
+
+def test_one_process_keeps_the_fingerprint_of_checkpoints_from_before_nproc(tmp_path, monkeypatch):
+    """train.nproc 1 trains as training did before the key existed: those checkpoints stay resumable and
+    evaluable; another nproc is another computation and changes the fingerprint."""
+    import shutil
+
+    from poetry_rnn.params import load_params
+    from poetry_rnn.stages.training import fingerprint
+
+    shutil.copy(Path(__file__).resolve().parents[1] / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    p = load_params()
+    assert p.train.nproc == 1 and "train.nproc" not in fingerprint("train_attention", p)
+    two = p.model_copy(update={"train": p.train.model_copy(update={"nproc": 2})})
+    assert fingerprint("train_attention", two)["train.nproc"] == 2

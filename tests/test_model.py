@@ -60,3 +60,14 @@ def test_padding_does_not_change_the_encoding():
     y = x.clone()
     y[:, 6:] = 100.0  # garbage in the padded tail
     assert torch.allclose(m.encode(x, mask), m.encode(y, mask))
+
+
+def test_a_checkpoint_with_the_unused_start_vector_of_earlier_versions_loads():
+    cfg = AutoencoderConfig(input_dim=8, window=6, hidden=8, bottleneck=4, feed_previous=False)
+    model = Autoencoder(cfg)
+    state = {**model.state_dict(), "decoder.start": torch.zeros(8)}  # what earlier versions saved
+    model.load_state_dict(state)  # strict: any other unexpected key still fails
+    with pytest.raises(RuntimeError, match="decoder.other"):
+        model.load_state_dict({**state, "decoder.other": torch.zeros(1)})
+    assert "decoder.start" in Autoencoder(AutoencoderConfig(input_dim=8, window=6, hidden=8, bottleneck=4,
+                                                            feed_previous=True)).state_dict()

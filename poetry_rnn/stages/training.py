@@ -22,11 +22,17 @@ from poetry_rnn.tracking import finish_stage, log_epochs, registered_name, stage
 from poetry_rnn.train import load_model, pick_device, resumable, train
 
 
+# Params added after checkpoints existed, with the value that trains as before them: left out of the fingerprint
+# while they hold it, so a checkpoint from before stays valid (one process trains as training did before nproc).
+ADDED_LATER = {"train.nproc": 1}
+
+
 def fingerprint(stage: str, p: Params) -> dict[str, object]:
     """What a checkpoint of `stage` was trained on: the stage's params, and a hash of each chunk file and of the
     GloVe meta. Resuming or evaluating a checkpoint whose fingerprint differs would mix data."""
     files = sorted(CHUNKS.glob("*.npz")) + [GLOVE / "meta.json"]
-    return {**stage_params(stage, p), **{f"sha256:{f.as_posix()}": sha256_file(f) for f in files if f.is_file()}}
+    params = {k: v for k, v in stage_params(stage, p).items() if ADDED_LATER.get(k, object()) != v}
+    return {**params, **{f"sha256:{f.as_posix()}": sha256_file(f) for f in files if f.is_file()}}
 
 
 def run_training_stage(architecture: str) -> None:
