@@ -63,8 +63,9 @@ class CslsCandidates(Candidates):
 
 # What every candidate starts from, whatever params.yaml says: the defaults the table in README was measured
 # against (a 64-number bottleneck, the vector loss alone), on the chunk stage's 50-token windows.
-BASE_MODEL = {"bottleneck": 64}
-BASE_TRAIN = {"loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1}}
+BASE_MODEL = {"bottleneck": 64, "line": 0}
+BASE_TRAIN = {"loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1}, "batch_size": 128}
+WORD_T05 = {"loss": {"word_weight": 1.0, "temperature": 0.05}}
 CHUNK_WINDOW = 50
 
 # name -> (model overrides, train overrides, window or None for the chunk stage's)
@@ -74,6 +75,12 @@ CANDIDATES: dict[str, tuple[dict, dict, int | None]] = {
     "word-t05": ({}, {"loss": {"word_weight": 1.0, "temperature": 0.05}}, None),
     "word-only": ({}, {"loss": {"word_weight": 1.0, "cosine_weight": 1.0}}, None),
     "word-b256": ({"bottleneck": 256}, {"loss": {"word_weight": 1.0}}, None),
+    # windows read as lines (model.line), each line's code its share of z; batch_size counts lines
+    "line10-b256": ({"bottleneck": 256, "line": 10}, WORD_T05, None),
+    "line5-b256": ({"bottleneck": 256, "line": 5}, {**WORD_T05, "batch_size": 256}, None),
+    "line3-b256": ({"bottleneck": 256, "line": 3}, {**WORD_T05, "batch_size": 427}, None),
+    "line5-b512": ({"bottleneck": 512, "line": 5}, {**WORD_T05, "batch_size": 256}, None),
+    "word-w10-b128-t05-line5": ({"bottleneck": 128, "line": 5}, {**WORD_T05, "batch_size": 256}, 10),
     "word-w10": ({}, {"loss": {"word_weight": 1.0}}, 10),
     "word-w10-h256": ({"hidden": 256}, {"loss": {"word_weight": 1.0}}, 10),
     "default-w10": ({}, {}, 10),
@@ -101,6 +108,12 @@ def cut(chunks: Chunks, window: int) -> Chunks:
                   pieces(chunks.score)[keep])
 
 
+def sample(chunks: Chunks, n: int, seed: int) -> Chunks:
+    """n of the windows, drawn with the seed, in their order: the same windows for every candidate."""
+    pick = np.sort(np.random.default_rng(seed).permutation(len(chunks.ids))[:n])
+    return Chunks(chunks.ids[pick], chunks.mask[pick], chunks.poem[pick], chunks.score[pick])
+
+
 def merged(base: dict, overrides: dict) -> dict:
     out = dict(base)
     for key, value in overrides.items():
@@ -121,8 +134,7 @@ def main() -> None:
     if train_c.ids.shape[1] != CHUNK_WINDOW:
         raise SystemExit(f"{CHUNKS} holds {train_c.ids.shape[1]}-token windows; the candidates cut "
                          f"{CHUNK_WINDOW}-token ones: `dvc repro chunk` with chunk.window {CHUNK_WINDOW}, chunk.stride 40")
-    pick = np.sort(np.random.default_rng(p.seed).permutation(len(train_c.ids))[: args.windows])
-    train_c = Chunks(train_c.ids[pick], train_c.mask[pick], train_c.poem[pick], train_c.score[pick])
+    train_c = sample(train_c, args.windows, p.seed)
     rows, _ = load_vocabulary(CHUNKS)
     candidates = Candidates.from_rows(rows, glove.vectors)
     vocab = Vocab.from_chunks(glove.vectors, train_c, val_c)
@@ -137,7 +149,7 @@ def main() -> None:
             merged(merged(p.train.model_dump(), BASE_TRAIN), {**train_over, "epochs": args.epochs}))
         torch.manual_seed(tp.seed)
         cfg = AutoencoderConfig(input_dim=glove.dim, window=tr.ids.shape[1], cell=mp["cell"], hidden=mp["hidden"],
-                                bottleneck=mp["bottleneck"], layers=mp["layers"], dropout=mp["dropout"],
+                                bottleneck=mp["bottleneck"], line=mp["line"], layers=mp["layers"], dropout=mp["dropout"],
                                 feed_previous=mp["feed_previous"], heads=0)
         model = Autoencoder(cfg)
         start = time.perf_counter()

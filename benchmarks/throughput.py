@@ -105,7 +105,8 @@ def main() -> None:
                                        ("scheduled sampling (per-step loop)", True, 0.5)):
                 torch.manual_seed(0)
                 cfg = AutoencoderConfig(input_dim=dim, window=window, cell=p.model.cell, hidden=p.model.hidden,
-                                        bottleneck=p.model.bottleneck, layers=p.model.layers, heads=heads,
+                                        bottleneck=p.model.bottleneck, line=p.model.line, layers=p.model.layers,
+                                        heads=heads,
                                         feed_previous=feed)
                 model = Autoencoder(cfg)
                 tps = train_tokens_per_second(model, data, vocab, p.train.batch_size, ratio, args.batches, device)

@@ -90,6 +90,7 @@ class ModelParams(_Section):
     cell: Literal["rnn", "gru", "lstm"]
     hidden: int = Field(gt=0)
     bottleneck: int = Field(gt=0)
+    line: int = Field(ge=0)  # tokens per line the RNNs read and write; 0: the whole window is one line
     layers: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     feed_previous: bool = True  # decoder input includes the vector of the step before
@@ -158,6 +159,13 @@ class Params(_Section):
         for phase in self.train.curriculum:
             if phase.window > self.chunk.window:
                 raise ValueError(f"train.curriculum: a phase window ({phase.window}) exceeds chunk.window ({self.chunk.window})")
+        line, window = self.model.line, self.chunk.window
+        lines = -(-window // line) if 0 < line < window else 1
+        if self.model.bottleneck < lines:
+            raise ValueError(
+                f"model.bottleneck ({self.model.bottleneck}) is less than one number for each of the {lines} lines of "
+                f"model.line {line} tokens in a chunk.window of {window}: raise model.bottleneck to at least {lines}, "
+                "or lengthen model.line")
         return self
 
 

@@ -200,6 +200,9 @@ def train(
     train_data = train_data.to(device)  # once: no host-to-device copy per batch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     full = train_data.ids.shape[1]
+    # train.batch_size counts lines: a window of several lines takes their room, so tokens per step and steps per
+    # epoch stay the same at every window (128 windows of 50 tokens would take a fifth of the steps of 10-token ones)
+    per_batch = -(-cfg.batch_size // model.cfg.lines)
     curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
     start = time.perf_counter()
     bar = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None if rank == 0 else True,
@@ -214,7 +217,7 @@ def train(
         batches = 0
         # train.batch_size windows per process: with P processes a step sees P * batch_size windows, each process
         # its part, and the parts' losses sum to the loss of the whole batch (one process, P * batch_size).
-        for ids, mask, _ in train_data.batches(cfg.batch_size * processes, shuffle, (rank, processes), processes):
+        for ids, mask, _ in train_data.batches(per_batch * processes, shuffle, (rank, processes), processes):
             ids, mask = ids[:, :window], mask[:, :window]
             x = table[ids]  # (B, T, D)
             n, words = mask.sum(), None

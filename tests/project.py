@@ -70,7 +70,7 @@ def make_project(dest: Path, base_url: str) -> Path:
     params["glove"].update(url=f"{base_url}/glove.tiny.zip", file="glove.tiny.16d.txt", dim=16)
     params["poems"]["source"] = f"{base_url}/poems.zip"
     params["chunk"].update(window=50, stride=40)  # long enough for a curriculum phase below it
-    params["model"].update(hidden=16, bottleneck=4, heads=2)
+    params["model"].update(hidden=16, bottleneck=4, heads=2, line=25)  # two lines of 25 tokens, 2 numbers each
     params["train"].update(epochs=3, batch_size=8, curriculum=[{"window": 20, "epochs": 1}])
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],

@@ -71,3 +71,78 @@ def test_a_checkpoint_with_the_unused_start_vector_of_earlier_versions_loads():
         model.load_state_dict({**state, "decoder.other": torch.zeros(1)})
     assert "decoder.start" in Autoencoder(AutoencoderConfig(input_dim=8, window=6, hidden=8, bottleneck=4,
                                                             feed_previous=True)).state_dict()
+
+
+def lined(heads=0, window=25, line=10, bottleneck=6) -> Autoencoder:
+    torch.manual_seed(0)
+    return Autoencoder(AutoencoderConfig(input_dim=12, window=window, hidden=16, bottleneck=bottleneck, heads=heads,
+                                         line=line))
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_a_window_of_several_lines_decodes_every_position_from_one_z(heads):
+    m = lined(heads).eval()  # 25 tokens: lines of 10, 10 and 5 (padded)
+    assert (m.cfg.lines, m.cfg.line_length) == (3, 10)
+    x, mask = torch.randn(2, 25, 12), torch.ones(2, 25, dtype=torch.bool)
+    assert m.encode(x, mask).shape == (2, 6)
+    assert m(x, mask).shape == (2, 25, 12) and m(x[:, :17], mask[:, :17]).shape == (2, 17, 12)
+    if heads:
+        _, w = m.decoder(torch.randn(1, 6))
+        assert w.shape == (1, 2, 25, m.cfg.memory_slots) and torch.allclose(w.sum(-1), torch.ones(1, 2, 25))
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_lines_share_nothing_but_z(heads):
+    """No-bypass with lines: fix z and every input decodes the same; each line is decoded from its own share of z
+    (6 numbers over 3 lines: 2 each), and from nothing else."""
+    m = lined(heads).eval()
+    z = torch.randn(2, 6)
+    hook = m.encoder.register_forward_hook(lambda mod, inp, out: z)
+    x1, x2 = torch.randn(2, 25, 12), torch.randn(2, 25, 12) * 5
+    mask2 = torch.zeros(2, 25, dtype=torch.bool)
+    mask2[:, :13] = True
+    assert torch.equal(m(x1, torch.ones(2, 25, dtype=torch.bool)), m(x2, mask2))
+    hook.remove()
+    y = m.decode(z)
+    for line in range(3):
+        moved = z.clone()
+        moved[:, 2 * line : 2 * line + 2] += 1.0
+        changed = (m.decode(moved) - y).abs().amax(-1).amax(0) > 1e-6  # (25,) positions whose output moved
+        assert changed.tolist() == [line * 10 <= t < line * 10 + 10 for t in range(25)]
+
+
+def test_every_line_reaches_its_own_share_of_z():
+    """Each token has a gradient path to its line's share of z, and to no other line's share."""
+    m = lined()
+    x = torch.randn(1, 25, 12, requires_grad=True)
+    z = m.encode(x)  # (1, 6)
+    for line in range(3):
+        (grad,) = torch.autograd.grad(z[0, 2 * line : 2 * line + 2].sum(), x, retain_graph=True)
+        assert ((grad.abs().sum(-1) > 0)[0]).tolist() == [line * 10 <= t < line * 10 + 10 for t in range(25)]
+
+
+def test_a_bottleneck_that_does_not_split_evenly_gives_the_first_lines_one_more():
+    cfg = AutoencoderConfig(window=50, line=5, bottleneck=256)
+    assert (cfg.lines, cfg.code) == (10, 26) and cfg.shares().sum(1).tolist() == [26] * 6 + [25] * 4
+    m = lined(window=25, line=10, bottleneck=7)
+    assert m.encode(torch.randn(2, 25, 12)).shape == (2, 7) and m.decode(torch.randn(2, 7)).shape == (2, 25, 12)
+
+
+def test_padding_and_empty_lines_do_not_change_the_encoding_with_lines():
+    m = lined().eval()
+    x, mask = torch.randn(1, 25, 12), torch.zeros(1, 25, dtype=torch.bool)
+    mask[:, :7] = True  # the second and third lines are empty
+    y = x.clone()
+    y[:, 7:] = 100.0
+    assert torch.allclose(m.encode(x, mask), m.encode(y, mask))
+
+
+def test_a_window_within_one_line_is_the_model_from_before():
+    """window <= line: the same parameters, drawn in the same order, and the same outputs as the one-line model."""
+    torch.manual_seed(0)
+    before = Autoencoder(AutoencoderConfig(input_dim=12, window=10, hidden=16, bottleneck=4, heads=2))
+    after = lined(heads=2, window=10, line=10, bottleneck=4)
+    assert before.state_dict().keys() == after.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values()))
+    x = torch.randn(3, 10, 12)
+    assert torch.equal(before.eval()(x), after.eval()(x))

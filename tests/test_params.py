@@ -164,3 +164,13 @@ def test_poems_fields_names_only_title_author_and_text(tmp_path):
         load_params(write_params(tmp_path, poems__fields={"body": "verse"}))
     with pytest.raises(PoetryRnnError, match=r"poems\.source"):
         load_params(write_params(tmp_path, poems__source=[]))
+
+
+def test_a_bottleneck_too_small_for_the_lines_of_a_window_is_refused(tmp_path):
+    path = write_params(tmp_path, chunk__window=50, chunk__stride=40, model__line=5, model__bottleneck=8)
+    with pytest.raises(PoetryRnnError, match=r"model.bottleneck \(8\) is less than one number for each of the 10 lines "
+                                             r"of model.line 5 tokens in a chunk.window of 50: raise model.bottleneck "
+                                             r"to at least 10"):
+        load_params(path)
+    assert load_params(write_params(tmp_path, chunk__window=50, chunk__stride=40, model__line=0,
+                                    model__bottleneck=8)).model.bottleneck == 8

@@ -154,3 +154,21 @@ def test_sample_reconstructions_show_original_and_nearest_words(data):
         assert original == [words[int(vocab.rows[j])] for j in va.ids[i][va.mask[i]]]
         assert sample["columns"]["perfect"] == original
         assert sample["columns"]["shifted"][1:] == original[:-1]
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_a_window_of_lines_learns_through_its_one_code(data, tmp_path, heads):
+    """Lines of 3 tokens (8-token windows: 3 lines) trained through one 6-number z: the words come back, and the
+    same decoder fed one fixed code (the mean z: reading nothing of the window) falls to the reference's level."""
+    tr, va, vocab = data
+    torch.manual_seed(0)
+    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=6, heads=heads, line=3))
+    assert model.cfg.lines == 3
+    cfg = train_params(epochs=12, batch_size=48, lr=1e-2, seed=0)  # 48 lines: 16 windows a step
+    train(model, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
+    learned = score(model_reconstructor(model), va, vocab)
+    with torch.no_grad():
+        mean_z = model.encode(vocab.table[tr.ids], tr.mask).mean(0)
+    blind = score(lambda x, mask: model.decode(mean_z.expand(len(x), -1), x.shape[1]), va, vocab)
+    assert learned["nearest_word_accuracy"] > 0.8
+    assert blind["nearest_word_accuracy"] < 0.6 < learned["nearest_word_accuracy"] - 0.2

@@ -74,7 +74,7 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         hidden = p.model.hidden if architecture == "attention" else p.model.baseline_hidden or p.model.hidden
         cfg = AutoencoderConfig(
             input_dim=glove.dim, window=train_chunks.ids.shape[1], cell=p.model.cell, hidden=hidden,
-            bottleneck=p.model.bottleneck, layers=p.model.layers, dropout=p.model.dropout,
+            bottleneck=p.model.bottleneck, line=p.model.line, layers=p.model.layers, dropout=p.model.dropout,
             feed_previous=p.model.feed_previous, heads=p.model.heads if architecture == "attention" else 0,
             vocab_size=len(candidates),
         )
