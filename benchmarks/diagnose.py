@@ -1,7 +1,7 @@
 """Where a model fails to bring words back: the encoder, the decoder, or free-running decoding.
 
     dvc repro chunk      # on the corpus to measure (e.g. the large benchmark at chunk.window 50)
-    python benchmarks/diagnose.py --windows 8000 --epochs 4 --line 0 --feed-previous   # the one-line model
+    python benchmarks/diagnose.py --windows 8000 --epochs 4 --line 0 --batch-size 128 --feed-previous  # one line
     python benchmarks/diagnose.py --checkpoint stages/train_attention/checkpoints/best.pt   # a trained model
 
 Two measurements on the validation poems (never test), each token once, per window position:
@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--line", type=int, help="model.line of the model trained here (default: params.yaml's)")
     ap.add_argument("--heads", type=int, default=0, help="0: the baseline decoder")
     ap.add_argument("--feed-previous", action="store_true", help="train a decoder fed the vector of the step before")
+    ap.add_argument("--batch-size", type=int, help="train.batch_size of the model trained here (default: params.yaml's)")
     ap.add_argument("--val-windows", type=int, default=1000, help="validation windows to optimise codes for")
     ap.add_argument("--steps", type=int, default=200, help="Adam steps per batch of codes")
     ap.add_argument("--lr", type=float, default=0.05)
@@ -96,7 +97,8 @@ def main() -> None:
         trained = f"checkpoint {args.checkpoint}"
     else:
         train_c = sample(train_c, args.windows, p.seed)  # the windows benchmarks/candidates.py trains on
-        tp = type(p.train).model_validate(merged(p.train.model_dump(), {"epochs": args.epochs}))
+        tp = type(p.train).model_validate(merged(p.train.model_dump(), {"epochs": args.epochs, "batch_size":
+                                                                        args.batch_size or p.train.batch_size}))
         torch.manual_seed(tp.seed)
         cfg = AutoencoderConfig(
             input_dim=glove.dim, window=train_c.ids.shape[1], cell=p.model.cell, hidden=p.model.hidden,

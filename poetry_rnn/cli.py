@@ -203,10 +203,10 @@ def frontier(repo: Path, out: Path, names: tuple[str, ...]) -> None:
     with atomic_path(out.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)
     shown = Table(title=f"compression frontier: {table['experiment'].nunique()} experiments -> {out}")
-    for column in ("experiment", "series", "numbers per token", *SCORES):
+    for column in ("experiment", "series", "window", "numbers per token", *SCORES):
         shown.add_column(column, justify="left" if column in ("experiment", "series") else "right")
     for r in table.itertuples():
-        shown.add_row(r.experiment, r.series, f"{r.numbers_per_token:.3g}",
+        shown.add_row(r.experiment, r.series, str(r.window), f"{r.numbers_per_token:.3g}",
                       *(f"{getattr(r, k):.4f} [{getattr(r, k + '_lo'):.4f}, {getattr(r, k + '_hi'):.4f}]" for k in SCORES))
     Console(width=200).print(shown)
 

@@ -1,5 +1,6 @@
 """The compression frontier: each score against numbers per token (bottleneck / window), for both models and
-PCA of the same size, across the DVC experiments of a repo, with their bootstrap intervals."""
+PCA of the same size, one series per window, across the DVC experiments of a repo, with their bootstrap intervals.
+A baseline sized by model.baseline_hidden (to the attention model's parameter count) is a series of its own."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def experiment_evaluations(repo: str | Path = ".") -> list[tuple[str, dict, dict
 
     found = []
     for row in dvc.api.exp_show(repo=str(repo)):
-        params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window")}
-        if None in params.values() or isinstance(row.get(f"{MODELS[0]}.test_cosine"), str):
+        params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window", "model.baseline_hidden")}
+        if None in (params["model.bottleneck"], params["chunk.window"]) or isinstance(row.get(f"{MODELS[0]}.test_cosine"), str):
             continue  # no params or no metrics ("!"): a commit whose pipeline never ran
         if row["rev"] == "workspace":
             path = Path(repo) / metrics_file("evaluate")
@@ -36,8 +37,8 @@ def experiment_evaluations(repo: str | Path = ".") -> list[tuple[str, dict, dict
 
 
 def frontier_table(evaluations: list[tuple[str, dict, dict]]) -> pd.DataFrame:
-    """One row per experiment and series: numbers per token, each score with its interval. Evaluations seen twice
-    (the workspace holds the last experiment applied) appear once, under the first name."""
+    """One row per experiment and series: window, numbers per token, each score with its interval. Evaluations
+    seen twice (the workspace holds the last experiment applied) appear once, under the first name."""
     rows, seen = [], set()
     for name, params, evaluation in evaluations:
         key = json.dumps(evaluation, sort_keys=True)
@@ -46,8 +47,10 @@ def frontier_table(evaluations: list[tuple[str, dict, dict]]) -> pd.DataFrame:
         seen.add(key)
         for series in SERIES:
             result = evaluation[series] if series in MODELS else evaluation["reference"][series]
-            row = {"experiment": name, "series": series, "bottleneck": int(params["model.bottleneck"]),
-                   "window": int(params["chunk.window"])}
+            hidden = params.get("model.baseline_hidden")
+            sized = series == "baseline" and hidden not in (None, "", "None")
+            row = {"experiment": name, "series": f"baseline, hidden {int(hidden)}" if sized else series,
+                   "bottleneck": int(params["model.bottleneck"]), "window": int(params["chunk.window"])}
             row["numbers_per_token"] = row["bottleneck"] / row["window"]
             for score in SCORES:
                 row[score] = result[score]
@@ -56,4 +59,4 @@ def frontier_table(evaluations: list[tuple[str, dict, dict]]) -> pd.DataFrame:
     if not rows:
         raise PoetryRnnError("no experiment with metrics/evaluate.json: run a sweep first, e.g. "
                              "`dvc exp run --queue -S 'model.bottleneck=16,64,256'` and `dvc queue start`")
-    return pd.DataFrame(rows).sort_values(["series", "numbers_per_token"], ignore_index=True)
+    return pd.DataFrame(rows).sort_values(["series", "window", "numbers_per_token"], ignore_index=True)

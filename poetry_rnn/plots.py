@@ -96,19 +96,27 @@ def attention_map(weights, path: Path) -> None:
 
 
 def frontier(table, path: Path, scores: tuple[str, ...]) -> None:
-    """Each score against numbers per token (log scale), one line per model and for PCA, with 95% intervals."""
+    """Each score against numbers per token (log scale), one line per model (or PCA) and window, with 95% intervals;
+    the x axis labelled at the measured points. A window's series share a marker, a model's a colour."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, len(scores), figsize=(5.5 * len(scores), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(scores), figsize=(5.5 * len(scores), 4.6), squeeze=False)
+    names = list(dict.fromkeys(table["series"]))
+    windows = sorted(set(table["window"]))
+    ticks = sorted(set(table["numbers_per_token"]))
     for ax, key in zip(axes[0], scores):
-        for k, (series, rows) in enumerate(table.groupby("series", sort=False)):
+        for (series, window), rows in table.groupby(["series", "window"], sort=False):
+            rows = rows.sort_values("numbers_per_token")
             x, y = rows["numbers_per_token"].to_numpy(), rows[key].astype(float).to_numpy()
             errors = np.abs(np.stack([rows[f"{key}_lo"], rows[f"{key}_hi"]]).astype(float) - y)
-            style = "--" if series == "pca" else "-"
-            ax.errorbar(x, y, yerr=np.nan_to_num(errors), fmt=style + "o", capsize=3, color=f"C{k}",
-                        label="PCA (as many components)" if series == "pca" else series)
+            label = "PCA (as many components)" if series == "pca" else series
+            ax.errorbar(x, y, yerr=np.nan_to_num(errors), fmt=("--" if series == "pca" else "-") + "osD^v"[
+                windows.index(window) % 5], capsize=3, color=f"C{names.index(series)}",
+                label=f"{label}, window {window}" if len(windows) > 1 else label)
         ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
         ax.set(xlabel="numbers per token (bottleneck / window)", ylabel=key, title=f"{key} (95% CI)")
-        ax.grid(alpha=0.3, which="both")
-    axes[0][0].legend()
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize="small")
     _save(fig, path)

@@ -70,3 +70,25 @@ def test_frontier_without_experiments_says_what_to_run():
 
     with pytest.raises(PoetryRnnError, match="run a sweep first"):
         frontier_table([])
+
+
+def test_frontier_has_a_series_per_window_and_the_equal_parameter_baseline_apart(tmp_path):
+    from poetry_rnn import plots
+    from poetry_rnn.comparison import SCORES
+    from poetry_rnn.frontier import frontier_table
+
+    def evaluation(scale):
+        result = {k: scale for k in SCORES} | {"ci": {k: [scale - 0.01, scale + 0.01] for k in SCORES}}
+        return {"baseline": result, "attention": result, "reference": {"pca": result, "mean_vector": result}}
+
+    table = frontier_table([
+        ("w10-b64", {"model.bottleneck": 64, "chunk.window": 10, "model.baseline_hidden": None}, evaluation(0.4)),
+        ("w50-b256", {"model.bottleneck": 256, "chunk.window": 50, "model.baseline_hidden": None}, evaluation(0.5)),
+        ("w50-b256-sized", {"model.bottleneck": 256, "chunk.window": 50, "model.baseline_hidden": 150}, evaluation(0.6)),
+    ])
+    assert set(table["series"]) == {"attention", "baseline", "baseline, hidden 150", "pca"}
+    sized = table[table["series"] == "baseline, hidden 150"]
+    assert sized[["window", "numbers_per_token", "content_word_accuracy"]].values.tolist() == [[50, 5.12, 0.6]]
+    assert table[table["series"] == "attention"]["window"].tolist() == [10, 50, 50]
+    plots.frontier(table, tmp_path / "frontier.png", SCORES)
+    assert (tmp_path / "frontier.png").read_bytes()[:4] == b"\x89PNG"
