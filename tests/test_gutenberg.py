@@ -30,9 +30,9 @@ def book(body: str, style: str = "THE", author: str = "Jane Poet") -> str:
 NOT_POETRY = ["Gutenberg", "License", "Produced", "Volunteer", "eBook", "CONTENTS", "INDEX", "PREFACE", "NOTES"]
 
 
-def poems_of(body: str, style: str = "THE", name: str = "pg99999.txt") -> list[tuple[str, str]]:
+def poems_of(body: str, style: str = "THE", name: str = "pg99999.txt", drama: str = "keep") -> list[tuple[str, str]]:
     """The (title, text) poems split_book finds in body, checked free of front matter and licence words."""
-    author, poems = split_book(book(body, style), name)
+    author, poems = split_book(book(body, style), name, drama)
     assert author == "Jane Poet"
     for title, text in poems:
         assert text and text == text.strip("\n") and "\n\n\n" not in text, (title, text)
@@ -492,7 +492,7 @@ and the author visited it often with his friends in the summer.
 
 
 def test_caps_titles_sections_numbered_parts_plays_and_notes():
-    poems = poems_of(CAPS_TITLES)
+    poems = poems_of(CAPS_TITLES, drama="skip")
     assert [title for title, _ in poems] == [
         "THE RAINY DAY",
         "TWILIGHT",
@@ -518,6 +518,14 @@ def test_caps_titles_sections_numbered_parts_plays_and_notes():
         "Page 12",
         "Marblehead",
     )
+
+
+def test_a_verse_play_is_kept_by_default_one_poem_per_scene_without_speakers_or_stage_directions():
+    poems = poems_of(CAPS_TITLES)
+    assert [title for title, _ in poems][-1] == "THE MASQUE OF THE SEASONS, ACT I"
+    assert poems[-1][1] == ("Is thy work done, my daughter of the snow?\n\n"
+                            "It is finished, and the frost is on the hill.\n\nThen let the Spring come in.")
+    assert len(poems) == len(poems_of(CAPS_TITLES, drama="skip")) + 1
 
 
 # ---- Title Case headings named in a contents list; a prologue poem before it; a dedication -------
