@@ -165,7 +165,7 @@ def _poem_from_bytes(raw: bytes, source: str, stats: dict, account: Account) -> 
     if b"\0" in raw[:8192]:
         _skip(stats, "skipped_binary", source)
         return None
-    return _poem_from_text(_decode(raw, stats), source, stats, account)
+    return _poem_from_text(decode(raw, stats), source, stats, account)
 
 
 def _poem_from_text(text: str, source: str, stats: dict, account: Account) -> Poem | None:
@@ -232,7 +232,7 @@ def _records(path: Path, stats: dict) -> Iterator[tuple[str, object]]:
         for i, rec in enumerate(table.to_dict("records")):
             yield f"row {i + first_row}", rec
         return
-    text = _decode(path.read_bytes(), stats)
+    text = decode(path.read_bytes(), stats)
     if suffix == ".json":
         try:
             data = json.loads(text)
@@ -285,7 +285,7 @@ def _read_txt(path: Path, stats: dict, account: Account, drama: str) -> list[Poe
     if b"\0" in raw[:8192]:
         _skip(stats, "skipped_binary", path.name)
         return []
-    text = _decode(raw, stats)
+    text = decode(raw, stats)
     if gutenberg.is_gutenberg(text):
         reading = gutenberg.read_book(text, path.name, drama)
         account_book(reading, path.name, account)
@@ -298,9 +298,10 @@ def account_book(reading: gutenberg.Reading, name: str, account: Account) -> Non
     """Count a read book's body and its skipped sections (a kept poem's headings and notes without a place)."""
     account.body_tokens += reading.body_tokens
     for section in reading.sections:
-        for reason, tokens in section.skipped().items():
-            where = f"{name} lines {section.first}-{section.last}" if section.reason != "poem" else name
-            account.skip(reason, tokens, where, section.words if section.reason != "poem" else "")
+        if section.reason == "poem":  # its headings and notes: counted, but no section to name
+            account.skipped.update(section.skipped())
+        else:
+            account.skip(section.reason, section.tokens, f"{name} lines {section.first}-{section.last}", section.words)
 
 
 # ---- shared helpers ----------------------------------------------------------------------------
@@ -327,7 +328,7 @@ def _split_front_matter(text: str, stats: dict) -> tuple[dict[str, str], str]:
     return meta, text[match.end():]
 
 
-def _decode(raw: bytes, stats: dict) -> str:
+def decode(raw: bytes, stats: dict) -> str:
     """Text of raw bytes: UTF-8 (BOM stripped), else cp1252, else latin-1; newlines made LF."""
     try:
         text = raw.decode("utf-8-sig")
