@@ -16,16 +16,23 @@ or an index at the end. This module finds the headings with general rules only, 
 * consecutive headings make one group (section "I. LIFE.", number "I.", title "SUCCESS."); the text up to
   the next group is one poem when it reads as verse, titled by the group's last title after its first number
   (a credit "BY ...", a date or a place line under a title the contents name is a subtitle), else by its
-  first line. Long poems in numbered parts (Evangeline, Hiawatha) come out one poem per part;
+  first line. Long poems in numbered parts or sections (Evangeline, Hiawatha, "1", "2", ... under one title)
+  come out one poem per part, as the book divides them;
+* a verse line too long for a terminal line, wrapped onto a line indented deeper than its paragraph's first
+  (long-line free verse), is joined back to it before a paragraph is judged, so it reads as verse, not prose;
 * skipped: text before the first heading (producer credits), title pages (only one-line credits such as "By
   Robert Frost"), contents and index lists, prefaces, notes, glossaries, transcriber's notes, sections of
   epigraphs, and any section whose text is prose (paragraphs of long lines filling the width, many going on
   in lowercase) or a list; a short prose head- or foot-note around a poem is trimmed, but verse quoted
   between prose paragraphs (a preface quoting a poem) is not a poem. After a preface, notes or contents,
   sections are skipped until one headed in the style of most of the book's poems (numeral, ALL CAPS or
-  Title Case), so a signature or an epigraph under the preface is no poem. Verse plays (acts, scenes,
-  speeches under speakers' names) are left out. A notes or index heading after which the book is mostly
-  prose ends the book.
+  Title Case) or a long poem, so a signature or an epigraph under the preface is no poem. A notes or index
+  heading after which the book is mostly prose ends the book;
+* verse plays (acts, scenes, speeches under speakers' names) are kept, one poem per scene without the
+  speakers' names and prose stage directions, or skipped (drama "skip").
+
+read_book says how every line of the body was read: each section's line range, verdict, title and tokens,
+so that the tokens kept in poems and those skipped, by reason, add up to the body's tokens.
 
 A book where no heading leads to verse, or whose poems are a small part of a mostly prose text, is refused
 with a PoetryRnnError rather than split into garbage.
