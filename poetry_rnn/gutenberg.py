@@ -382,6 +382,8 @@ _LOWER = re.compile(r"[^\W\d_A-Z]")  # a lowercase letter (any script); _UPPER b
 _UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
 _LIST_ENTRY = re.compile(r"^(?:[IVXLCDM]+|\d+)\.?\s{2,}\S|(?:\.\s*){3,}\d*$|\s{2,}\d+$")
 _DRAMA = re.compile(r"^(?:act|scene)\b", re.I)
+_SPEAKER_PREFIX = re.compile(r"^\s*[A-Z][a-z]+(?: [A-Z][a-z]*\.?)?(?: \([^)]*\))?\.\s{2,}(?=\S)")  # "  Prec.  How"
+_DIRECTION = re.compile(r"^\s*\([^()]*\)\s*$")  # "(BARTOLOME rushes in.)" on a line of its own
 
 
 def _speeches(paras: list[list[str]]) -> int:
@@ -602,7 +604,12 @@ def _scene(section: _Section) -> tuple[str, list[list[str]]]:
         lines = para.lines
         if len(lines) > 1 and _speeches([lines]) and not _INLINE_SPEAKER.match(lines[0].strip()):
             lines = lines[1:]  # "PRINCE HENRY." over the speech
-        kept.append(lines)
+        if _DRAMA.match(lines[0].strip()):
+            continue  # "SCENE I. -- A street in Madrid." left in the text
+        # the speaker's indentation goes with the name: the speech's lines go on flush with the first
+        lines = [_SPEAKER_PREFIX.sub("", line) for line in lines if not _DIRECTION.match(line)]
+        if any(line.strip() for line in lines):
+            kept.append(lines)
     if not kept or not _has_verse([line for lines in kept for line in lines]):
         return "prose", []
     return "poem", kept

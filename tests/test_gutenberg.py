@@ -892,3 +892,30 @@ def body_of(body: str) -> str:
     """The text between the START marker and the "End of Project Gutenberg" line of book(body), cut out by hand."""
     text = book(body)
     return text[text.index("***\n") + 4 : text.index("End of Project Gutenberg")]
+
+
+INLINE_SPEAKERS = """\
+THE SPANISH STUDENT
+
+ACT I.
+
+SCENE I. -- A street in Madrid.
+
+  Prec.  How strangely gleams through the gigantic trees
+The red light of the forge!  Wild, beckoning shadows
+Stalk through the forest, ever and anon.
+
+(BARTOLOME rushes in.)
+
+  Bart.  Ho!  Preciosa!
+
+  Prec.  Thou here?  I did not look for thee tonight.
+"""
+
+
+def test_a_scene_with_speakers_run_into_their_lines_keeps_the_verse_alone():
+    assert [text for _, text in poems_of(INLINE_SPEAKERS)] == [
+        "How strangely gleams through the gigantic trees\nThe red light of the forge!  Wild, beckoning shadows\n"
+        "Stalk through the forest, ever and anon.\n\nHo!  Preciosa!\n\nThou here?  I did not look for thee tonight."]
+    with pytest.raises(PoetryRnnError):  # nothing but the play: skipped, no poem is left
+        poems_of(INLINE_SPEAKERS, drama="skip")
