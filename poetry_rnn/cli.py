@@ -184,6 +184,40 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
 
 
 @main.command()
+@click.argument("book", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--drama", type=click.Choice(["keep", "skip"]), default="keep", show_default=True,
+              help="verse plays: keep their scenes as poems or skip them (as poems.drama)")
+@click.option("--skipped", "only_skipped", is_flag=True, help="only the sections that are not kept")
+@entry_point
+def split(book: Path, drama: str, only_skipped: bool) -> None:
+    """How preprocess reads a Project Gutenberg BOOK (.txt): each section of its body with its line range, verdict,
+    title and tokens, then the share of the body kept; check it before training."""
+    from poetry_rnn.corpus import Account, account_book, decode
+    from poetry_rnn.gutenberg import is_gutenberg, read_book
+
+    text = decode(book.read_bytes(), {"decoded_latin1": 0})
+    if not is_gutenberg(text):
+        raise PoetryRnnError(f"{book} has no Project Gutenberg START or END marker: it is read as one poem, "
+                             "there is nothing to split")
+    reading = read_book(text, book.name, drama)
+    table = Table(title=f"{book.name}: {len(reading.poems)} poems in {len(reading.sections)} sections")
+    for column in ("lines", "verdict", "skipped as", "title (or first words)", "tokens", "kept"):
+        table.add_column(column, justify="right" if column in ("lines", "tokens", "kept") else "left")
+    for s in reading.sections:
+        if not (only_skipped and s.reason == "poem"):
+            poem = s.reason == "poem"
+            table.add_row(f"{s.first}-{s.last}", s.verdict, "" if poem else s.reason, s.title or s.words,
+                          f"{s.tokens:,}", f"{s.kept:,}" if poem else "")
+    Console(width=200).print(table)
+    account = Account()
+    account_book(reading, book.name, account)
+    kept = reading.body_tokens - sum(account.skipped.values())
+    skipped = ", ".join(f"{reason} {n:,}" for reason, n in account.skipped.most_common() if n)
+    click.echo(f"{book.name}: {len(reading.poems)} poems, {kept:,} of {reading.body_tokens:,} body tokens kept "
+               f"({kept / max(reading.body_tokens, 1):.1%}); skipped {skipped or 'nothing'}")
+
+
+@main.command()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", default="frontier.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the figure; a CSV of the points is written beside it")

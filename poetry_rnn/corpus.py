@@ -8,8 +8,9 @@ import math
 import re
 import unicodedata
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -19,6 +20,7 @@ import yaml
 from poetry_rnn import gutenberg
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.gutenberg import clean_text, first_line
+from poetry_rnn.tokenize import tokenize
 
 ACCEPTED = (
     "a folder of one-poem .txt files, a .zip of such a folder, a .json list, .jsonl, .csv or .parquet of "
@@ -36,9 +38,28 @@ class Poem:
 
 
 @dataclass
+class Account:
+    """Where the tokens of one source went: its poems' tokens and those skipped, by reason, make body_tokens."""
+
+    body_tokens: int = 0  # a Gutenberg book: between its START and END markers; any other file or record: all its text
+    skipped: Counter = field(default_factory=Counter)  # reason -> tokens
+    pieces: list[tuple[int, str, str, str]] = field(default_factory=list)  # (tokens, reason, where, first words)
+
+    def skip(self, reason: str, tokens: int, where: str, words: str = "") -> None:
+        """Count tokens skipped for reason, remembering where, to name the largest skipped pieces."""
+        self.skipped[reason] += tokens
+        self.pieces.append((tokens, reason, where, words))
+
+    def largest(self, n: int = 3) -> list[tuple[int, str, str, str]]:
+        """The n largest skipped pieces."""
+        return sorted(self.pieces, key=lambda piece: -piece[0])[:n]
+
+
+@dataclass
 class Corpus:
     poems: list[Poem]
     stats: dict  # files_read, decoded_latin1, skipped_*, front_matter_not_yaml, duplicates_dropped, skipped_examples
+    accounts: dict[str, Account] = field(default_factory=dict)  # per entry of poems.source, by its name
 
 
 def new_stats() -> dict:
@@ -47,17 +68,20 @@ def new_stats() -> dict:
             "front_matter_not_yaml": 0, "duplicates_dropped": 0, "skipped_examples": []}
 
 
-def read_corpus(path: Path, fields: Mapping[str, str] | None = None) -> Corpus:
+def read_corpus(path: Path, fields: Mapping[str, str] | None = None, drama: str = "keep") -> Corpus:
     """Read every poem under path (folder, .zip, record file or .txt), deduplicated, in a fixed order."""
-    return read_sources({"": Path(path)}, fields)
+    return read_sources({"": Path(path)}, fields, drama)
 
 
-def read_sources(sources: Mapping[str, Path], fields: Mapping[str, str] | None = None) -> Corpus:
-    """Read each named source in order into one corpus; exact duplicates are dropped across sources too."""
-    stats, poems = new_stats(), []
+def read_sources(sources: Mapping[str, Path], fields: Mapping[str, str] | None = None, drama: str = "keep") -> Corpus:
+    """Read each named source in order into one corpus; exact duplicates are dropped across sources too. drama:
+    "keep" or "skip" the scenes of verse plays in Gutenberg books."""
+    stats, poems, accounts = new_stats(), [], {}
     for name, path in sources.items():
-        poems += [replace(p, collection=name) for p in _read_one(Path(path), dict(fields or {}), stats)]
-    poems = _drop_duplicates(poems, stats)
+        accounts[name] = Account()
+        read = _read_one(Path(path), dict(fields or {}), stats, accounts[name], drama)
+        poems += [replace(p, collection=name) for p in read]
+    poems = _drop_duplicates(poems, stats, accounts)
     if not poems:
         where = ", ".join(str(p) for p in sources.values())
         records = f", {stats['skipped_no_text']} records without text" if stats["skipped_no_text"] else ""
@@ -65,7 +89,7 @@ def read_sources(sources: Mapping[str, Path], fields: Mapping[str, str] | None =
             f"poem corpus {where} yields no poem ({stats['files_read']} files read, {stats['skipped_empty']} empty, "
             f"{stats['skipped_binary']} binary{records}); use {ACCEPTED}"
         )
-    return Corpus(poems, stats)
+    return Corpus(poems, stats, accounts)
 
 
 def source_names(sources: Sequence[str]) -> list[str]:
@@ -80,19 +104,19 @@ def source_names(sources: Sequence[str]) -> list[str]:
     return names
 
 
-def _read_one(path: Path, fields: dict, stats: dict) -> list[Poem]:
-    """The poems of one source, by its kind."""
+def _read_one(path: Path, fields: dict, stats: dict, account: Account, drama: str) -> list[Poem]:
+    """The poems of one source, by its kind; its tokens counted in account."""
     if not path.exists():
         raise PoetryRnnError(f"poem corpus {path} does not exist; point poems.source at {ACCEPTED}")
     suffix = path.suffix.lower()
     if path.is_dir():
-        return _read_folder(path, stats)
+        return _read_folder(path, stats, account)
     if suffix == ".zip":
-        return _read_zip(path, stats)
+        return _read_zip(path, stats, account)
     if suffix in RECORD_SUFFIXES:
-        return _read_records(path, fields, stats)
+        return _read_records(path, fields, stats, account)
     if suffix == ".txt":
-        return _read_txt(path, stats)
+        return _read_txt(path, stats, account, drama)
     raise PoetryRnnError(f"poem corpus {path} has an unsupported type {suffix or '(no suffix)'!r}; use {ACCEPTED}")
 
 
@@ -108,18 +132,18 @@ def _is_poem_file(relpath: str) -> bool:
     return not name.upper().startswith(("README", "LICENSE"))
 
 
-def _read_folder(folder: Path, stats: dict) -> list[Poem]:
+def _read_folder(folder: Path, stats: dict, account: Account) -> list[Poem]:
     """One poem per .txt file below folder, sorted by relative path."""
     files = {f.relative_to(folder).as_posix(): f for f in folder.rglob("*") if f.is_file()}
     poems = []
     for rel in sorted(r for r in files if _is_poem_file(r)):
-        poem = _poem_from_bytes(files[rel].read_bytes(), rel, stats)
+        poem = _poem_from_bytes(files[rel].read_bytes(), rel, stats, account)
         if poem:
             poems.append(poem)
     return poems
 
 
-def _read_zip(path: Path, stats: dict) -> list[Poem]:
+def _read_zip(path: Path, stats: dict, account: Account) -> list[Poem]:
     """One poem per .txt member of the zip, sorted by member name."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -129,24 +153,27 @@ def _read_zip(path: Path, stats: dict) -> list[Poem]:
         raise PoetryRnnError(f"poem corpus {path} is not a readable zip ({err}); re-download or re-zip it") from err
     poems = []
     for name, raw in raws:
-        poem = _poem_from_bytes(raw, f"{path.name}:{name}", stats)
+        poem = _poem_from_bytes(raw, f"{path.name}:{name}", stats, account)
         if poem:
             poems.append(poem)
     return poems
 
 
-def _poem_from_bytes(raw: bytes, source: str, stats: dict) -> Poem | None:
-    """The poem in one file (front matter allowed), or None when it is binary or empty."""
+def _poem_from_bytes(raw: bytes, source: str, stats: dict, account: Account) -> Poem | None:
+    """The poem in one file (front matter allowed), or None when it is binary (no text, no tokens) or empty."""
     stats["files_read"] += 1
     if b"\0" in raw[:8192]:
         _skip(stats, "skipped_binary", source)
         return None
-    return _poem_from_text(_decode(raw, stats), source, stats)
+    return _poem_from_text(decode(raw, stats), source, stats, account)
 
 
-def _poem_from_text(text: str, source: str, stats: dict) -> Poem | None:
+def _poem_from_text(text: str, source: str, stats: dict, account: Account) -> Poem | None:
     """The poem of one decoded file (front matter allowed), or None when no text is left."""
     meta, body = _split_front_matter(text, stats)
+    account.body_tokens += len(tokenize(text))
+    if front := len(text) - len(body):  # the front matter ends a line: no token spans it
+        account.skip("front_matter", len(tokenize(text[:front])), source)
     body = clean_text(body)
     if not body:
         _skip(stats, "skipped_empty", source)
@@ -162,7 +189,7 @@ RECORD_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 TEXT_FIELDS = ("text", "content", "body", "poem", "lines")
 
 
-def _read_records(path: Path, fields: Mapping[str, str], stats: dict) -> list[Poem]:
+def _read_records(path: Path, fields: Mapping[str, str], stats: dict, account: Account) -> list[Poem]:
     """Poems from a record file: title/author/text per record, the text under poems.fields["text"] or a known name;
     records whose text is null or empty are skipped and counted."""
     stats["files_read"] += 1
@@ -177,6 +204,7 @@ def _read_records(path: Path, fields: Mapping[str, str], stats: dict) -> list[Po
         source = f"{path.name} {where}"
         field = next((name for name in text_names if name in rec), None)
         text = _record_text(rec.get(field) if field else None, path, where, field)
+        account.body_tokens += len(tokenize(text))  # a record's body is its text field
         if not text:
             _skip(stats, "skipped_no_text", source)
             continue
@@ -204,7 +232,7 @@ def _records(path: Path, stats: dict) -> Iterator[tuple[str, object]]:
         for i, rec in enumerate(table.to_dict("records")):
             yield f"row {i + first_row}", rec
         return
-    text = _decode(path.read_bytes(), stats)
+    text = decode(path.read_bytes(), stats)
     if suffix == ".json":
         try:
             data = json.loads(text)
@@ -250,19 +278,30 @@ def _is_null(value: object) -> bool:
 
 # ---- a single .txt: one poem, or a Project Gutenberg book ---------------------------------------
 
-def _read_txt(path: Path, stats: dict) -> list[Poem]:
+def _read_txt(path: Path, stats: dict, account: Account, drama: str) -> list[Poem]:
     """A Gutenberg book split into poems when it has Gutenberg markers, else a single poem."""
     raw = path.read_bytes()
     stats["files_read"] += 1
     if b"\0" in raw[:8192]:
         _skip(stats, "skipped_binary", path.name)
         return []
-    text = _decode(raw, stats)
+    text = decode(raw, stats)
     if gutenberg.is_gutenberg(text):
-        author, poems = gutenberg.split_book(text, path.name)
-        return [Poem(title, author, body, f"{path.name}#{i}") for i, (title, body) in enumerate(poems, 1)]
-    poem = _poem_from_text(text, path.name, stats)
+        reading = gutenberg.read_book(text, path.name, drama)
+        account_book(reading, path.name, account)
+        return [Poem(title, reading.author, body, f"{path.name}#{i}") for i, (title, body) in enumerate(reading.poems, 1)]
+    poem = _poem_from_text(text, path.name, stats, account)
     return [poem] if poem else []
+
+
+def account_book(reading: gutenberg.Reading, name: str, account: Account) -> None:
+    """Count a read book's body and its skipped sections (a kept poem's headings and notes without a place)."""
+    account.body_tokens += reading.body_tokens
+    for section in reading.sections:
+        if section.reason == "poem":  # its headings and notes: counted, but no section to name
+            account.skipped.update(section.skipped())
+        else:
+            account.skip(section.reason, section.tokens, f"{name} lines {section.first}-{section.last}", section.words)
 
 
 # ---- shared helpers ----------------------------------------------------------------------------
@@ -289,7 +328,7 @@ def _split_front_matter(text: str, stats: dict) -> tuple[dict[str, str], str]:
     return meta, text[match.end():]
 
 
-def _decode(raw: bytes, stats: dict) -> str:
+def decode(raw: bytes, stats: dict) -> str:
     """Text of raw bytes: UTF-8 (BOM stripped), else cp1252, else latin-1; newlines made LF."""
     try:
         text = raw.decode("utf-8-sig")
@@ -309,14 +348,16 @@ def _skip(stats: dict, kind: str, source: str) -> None:
         stats["skipped_examples"].append(source)
 
 
-def _drop_duplicates(poems: list[Poem], stats: dict) -> list[Poem]:
-    """Poems without exact repeats (same NFKC text, whitespace collapsed); the first one is kept."""
+def _drop_duplicates(poems: list[Poem], stats: dict, accounts: dict[str, Account]) -> list[Poem]:
+    """Poems without exact repeats (same NFKC text, whitespace collapsed); the first one is kept, the others'
+    tokens counted as skipped duplicates of their source."""
     seen: set[str] = set()
     kept = []
     for poem in poems:
         key = " ".join(unicodedata.normalize("NFKC", poem.text).split())
         if key in seen:
             stats["duplicates_dropped"] += 1
+            accounts[poem.collection].skip("duplicate", len(tokenize(poem.text)), poem.source, first_line(poem.text))
         else:
             seen.add(key)
             kept.append(poem)

@@ -16,16 +16,23 @@ or an index at the end. This module finds the headings with general rules only, 
 * consecutive headings make one group (section "I. LIFE.", number "I.", title "SUCCESS."); the text up to
   the next group is one poem when it reads as verse, titled by the group's last title after its first number
   (a credit "BY ...", a date or a place line under a title the contents name is a subtitle), else by its
-  first line. Long poems in numbered parts (Evangeline, Hiawatha) come out one poem per part;
+  first line. Long poems in numbered parts or sections (Evangeline, Hiawatha, "1", "2", ... under one title)
+  come out one poem per part, as the book divides them;
+* a verse line too long for a terminal line, wrapped onto a line indented deeper than its paragraph's first
+  (long-line free verse), is joined back to it before a paragraph is judged, so it reads as verse, not prose;
 * skipped: text before the first heading (producer credits), title pages (only one-line credits such as "By
   Robert Frost"), contents and index lists, prefaces, notes, glossaries, transcriber's notes, sections of
   epigraphs, and any section whose text is prose (paragraphs of long lines filling the width, many going on
   in lowercase) or a list; a short prose head- or foot-note around a poem is trimmed, but verse quoted
   between prose paragraphs (a preface quoting a poem) is not a poem. After a preface, notes or contents,
   sections are skipped until one headed in the style of most of the book's poems (numeral, ALL CAPS or
-  Title Case), so a signature or an epigraph under the preface is no poem. Verse plays (acts, scenes,
-  speeches under speakers' names) are left out. A notes or index heading after which the book is mostly
-  prose ends the book.
+  Title Case) or a long poem, so a signature or an epigraph under the preface is no poem. A notes or index
+  heading after which the book is mostly prose ends the book;
+* verse plays (acts, scenes, speeches under speakers' names) are kept, one poem per scene without the
+  speakers' names and prose stage directions, or skipped (drama "skip").
+
+read_book says how every line of the body was read: each section's line range, verdict, title and tokens,
+so that the tokens kept in poems and those skipped, by reason, add up to the body's tokens.
 
 A book where no heading leads to verse, or whose poems are a small part of a mostly prose text, is refused
 with a PoetryRnnError rather than split into garbage.
@@ -40,8 +47,9 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.tokenize import tokenize
 
-__all__ = ["clean_text", "first_line", "is_caps_title", "is_gutenberg", "split_book"]
+__all__ = ["Reading", "Section", "clean_text", "first_line", "is_caps_title", "is_gutenberg", "read_book", "split_book"]
 
 START = re.compile(r"^\*\*\*\s*START OF TH(?:IS|E) PROJECT GUTENBERG EBOOK.*$", re.M | re.I)
 END = re.compile(r"^\*\*\*\s*END OF TH(?:IS|E) PROJECT GUTENBERG EBOOK", re.M | re.I)
@@ -165,6 +173,7 @@ class _Para:
     in_contents: bool = False
     marker: bool = False  # a heading line repeated like a numeral ("Part.")
     shape: str | None = None  # "prose", "list" or "verse", once _shape has looked
+    start: int = 0  # index of its first line in the body
 
     @cached_property
     def stripped(self) -> list[str]:
@@ -178,12 +187,12 @@ def _paragraphs(body: str) -> list[_Para]:
     """The paragraphs of body, editorial notes and ornaments dropped (their blank lines kept)."""
     paras: list[_Para] = []
     gap, current = 0, []
-    for line in body.split("\n") + [""]:
+    for i, line in enumerate(body.split("\n") + [""]):
         if line.strip():
             current.append(line.rstrip())
             continue
         if current:
-            paras.append(_Para(current, gap))
+            paras.append(_Para(current, gap, start=i - len(current)))
             current, gap = [], 0
         gap += 1
     kept: list[_Para] = []
@@ -253,7 +262,8 @@ def _contents(paras: list[_Para]) -> _Contents:
         para = paras[i]
         if _CONTENTS.match(_norm(para.lines[0])):
             if len(para.lines) > 1:  # "CONTENTS." run into its first entries
-                paras[i : i + 1] = [_Para(para.lines[:1], para.gap, 0), _Para(para.lines[1:], 0, para.gap_after)]
+                paras[i : i + 1] = [_Para(para.lines[:1], para.gap, 0, start=para.start),
+                                    _Para(para.lines[1:], 0, para.gap_after, start=para.start + 1)]
             j = i + 1
             while j < len(paras) and (j == i + 1 or paras[j].gap <= 1):
                 paras[j].in_contents = True
@@ -298,8 +308,8 @@ def _mark_headings(paras: list[_Para], contents: _Contents) -> list[_Para]:
             continue
         run_in = len(lines) > 1 and para.gap >= 2 and len(lines[0]) <= 90 and not lines[0].endswith(".")
         if run_in and is_caps_title(lines[0]) and not is_caps_title(lines[1]):  # "THE NORMAN BARON" + its text
-            out.append(_Para(para.lines[:1], para.gap, 0, kind="heading"))
-            para = _Para(para.lines[1:], 0, para.gap_after)
+            out.append(_Para(para.lines[:1], para.gap, 0, kind="heading", start=para.start))
+            para = _Para(para.lines[1:], 0, para.gap_after, start=para.start + 1)
             lines = para.stripped
         credit = bool(out) and re.search(r"\bby$", out[-1].stripped[-1], re.I)  # "Edited by" / "NAME"
         signature = lines[0].startswith(("--", "—"))  # "---JT" under a note
@@ -334,9 +344,9 @@ def _split_on_numerals(paras: list[_Para]) -> list[_Para]:
             continue
         start = 0
         for i in cuts:
-            out.append(_Para(para.lines[start:i], para.gap if start == 0 else 0))
+            out.append(_Para(para.lines[start:i], para.gap if start == 0 else 0, start=para.start + start))
             start = i
-        out.append(_Para(para.lines[start:], 0))
+        out.append(_Para(para.lines[start:], 0, start=para.start + start))
     for para, nxt in zip(out, out[1:] + [None]):
         para.gap_after = nxt.gap if nxt else 99
     return out
@@ -351,13 +361,13 @@ def _split_on_names(para: _Para, contents: _Contents) -> list[_Para]:
         after_stop = i == 0 or lines[i - 1].endswith(_TERMINAL)
         if after_stop and _is_title_case(line) and not line.endswith(",") and _key(line) in contents.keys:
             if i > start:
-                pieces.append(_Para(para.lines[start:i], para.gap if start == 0 else 0))
-            pieces.append(_Para([para.lines[i]], para.gap if i == 0 else 0, kind="heading"))
+                pieces.append(_Para(para.lines[start:i], para.gap if start == 0 else 0, start=para.start + start))
+            pieces.append(_Para([para.lines[i]], para.gap if i == 0 else 0, kind="heading", start=para.start + i))
             start = i + 1
     if not pieces:
         return [para]
     if start < len(lines):
-        pieces.append(_Para(para.lines[start:], 0))
+        pieces.append(_Para(para.lines[start:], 0, start=para.start + start))
     return pieces
 
 
@@ -372,6 +382,8 @@ _LOWER = re.compile(r"[^\W\d_A-Z]")  # a lowercase letter (any script); _UPPER b
 _UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
 _LIST_ENTRY = re.compile(r"^(?:[IVXLCDM]+|\d+)\.?\s{2,}\S|(?:\.\s*){3,}\d*$|\s{2,}\d+$")
 _DRAMA = re.compile(r"^(?:act|scene)\b", re.I)
+_SPEAKER_PREFIX = re.compile(r"^\s*[A-Z][a-z]+(?: [A-Z][a-z]*\.?)?(?: \([^)]*\))?\.\s{2,}(?=\S)")  # "  Prec.  How"
+_DIRECTION = re.compile(r"^\s*\([^()]*\)\s*$")  # "(BARTOLOME rushes in.)" on a line of its own
 
 
 def _speeches(paras: list[list[str]]) -> int:
@@ -421,10 +433,29 @@ def _is_list(lines: list[str]) -> bool:
     return True
 
 
+def _unwrap(lines: list[str]) -> list[str]:
+    """Stripped lines with each long line's indented continuation joined back to it: Gutenberg wraps verse
+    lines longer than a terminal line onto lines indented deeper than the paragraph's first ("Born here of
+    parents born here from parents the same, and their" / "      parents the same,"), which would otherwise
+    read as prose going on in lowercase."""
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    out: list[str] = []
+    for line in lines:
+        deeper = len(line) - len(line.lstrip()) > indent
+        if out and deeper and len(out[-1]) >= _WRAP_WIDTH:
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line.strip())
+    return out
+
+
+_WRAP_WIDTH = 55  # a line this long (stripped) may have been wrapped by the transcriber
+
+
 def _shape(para: _Para) -> str:
     """The shape of a text paragraph: "prose", "list" or "verse" (worked out once)."""
     if para.shape is None:
-        lines = para.stripped
+        lines = _unwrap(para.lines)
         para.shape = "prose" if _is_prose(lines) else "list" if _is_list(lines) else "verse"
     return para.shape
 
@@ -520,15 +551,15 @@ def _poem_text(paras: list[list[str]]) -> str:
 # ---- the book ------------------------------------------------------------------------------------------
 
 
-def _body(text: str) -> tuple[str, str]:
-    """(author, the text between the Gutenberg START and END markers)."""
+def _body(text: str) -> tuple[str, str, int]:
+    """(author, the text between the Gutenberg START and END markers, the lines of the file before it)."""
     start = START.search(text)
     header, body = (text[: start.start()], text[start.end() :]) if start else ("", text)
     author_match = AUTHOR.search(header or text)
     for cut in (END, END_LINE):
         if end := cut.search(body):
             body = body[: end.start()]
-    return (author_match.group(1) if author_match else ""), body
+    return (author_match.group(1) if author_match else ""), body, header.count("\n")
 
 
 def _sections(paras: list[_Para]) -> list[_Section]:
@@ -545,10 +576,11 @@ def _sections(paras: list[_Para]) -> list[_Section]:
     return sections
 
 
-def _drop_drama(judged: list[tuple[_Section, str, list[list[str]]]]) -> None:
-    """Mark the scenes of verse plays (acts, scenes, speeches under speakers' names) as not poems, in place."""
-    in_play = False
-    for i, (section, why, kept) in enumerate(judged):
+def _plays(sections: list[_Section]) -> list[bool]:
+    """Which sections are scenes of a play: headed by an act or scene, or speeches under speakers' names (and
+    the songs and short bits between a play's speeches)."""
+    in_play, out = False, []
+    for section in sections:
         heads = [line for para in section.group for line in para.stripped]
         paras = [para.lines for para in section.body]
         speeches = _speeches(paras)
@@ -558,8 +590,29 @@ def _drop_drama(judged: list[tuple[_Section, str, list[list[str]]]]) -> None:
         if not play and in_play:
             play = speeches >= 1 or lines <= 3
         in_play = play
-        if play and why == "poem":
-            judged[i] = (section, "a play's scene", [])
+        out.append(play)
+    return out
+
+
+def _scene(section: _Section) -> tuple[str, list[list[str]]]:
+    """("poem", its verse) of a verse play's scene, speakers' names and prose (stage directions, prose speeches)
+    left out; ("prose", []) when no verse is left."""
+    kept = []
+    for para in section.body:
+        if _shape(para) == "prose":
+            continue
+        lines = para.lines
+        if len(lines) > 1 and _speeches([lines]) and not _INLINE_SPEAKER.match(lines[0].strip()):
+            lines = lines[1:]  # "PRINCE HENRY." over the speech
+        if _DRAMA.match(lines[0].strip()):
+            continue  # "SCENE I. -- A street in Madrid." left in the text
+        # the speaker's indentation goes with the name: the speech's lines go on flush with the first
+        lines = [_SPEAKER_PREFIX.sub("", line) for line in lines if not _DIRECTION.match(line)]
+        if any(line.strip() for line in lines):
+            kept.append(lines)
+    if not kept or not _has_verse([line for lines in kept for line in lines]):
+        return "prose", []
+    return "poem", kept
 
 
 def _merge_subtitles(sections: list[_Section]) -> list[_Section]:
@@ -597,38 +650,140 @@ def _cut_tail(sections: list[_Section]) -> list[_Section]:
     return sections
 
 
-def split_book(text: str, name: str) -> tuple[str, list[tuple[str, str]]]:
-    """(author, [(title, poem_text), ...]) of a decoded Gutenberg book (LF newlines); PoetryRnnError when no
-    layout is found. A poem's title is its heading's title where it has one, else its first line."""
-    author, body = _body(text)
+# Why a section is not a poem, as _judge words it -> the key it is counted under in metrics.
+_REASONS = {
+    "empty": "empty", "a list": "list", "prose": "prose", "prose introduction": "prose",
+    "verse quoted in prose": "prose", "prose with verse": "prose", "no verse": "prose", "epigraphs": "epigraphs",
+    "title page": "title_page", "a play's scene": "play_scene",
+}
+
+
+_LONG_POEM = 12  # lines: more than an epigraph or a signature under a preface
+
+
+@dataclass
+class Section:
+    """One stretch of a book's body as read: its lines in the file, verdict, title and tokens."""
+
+    first: int  # first and last line, numbered in the file from 1
+    last: int
+    verdict: str  # "poem", or why it is not one, in words
+    reason: str  # "poem", or the key its tokens are counted under in skipped
+    title: str
+    tokens: int  # every token of its lines
+    kept: int = 0  # tokens kept in its poem
+    headings: int = 0  # tokens of a poem's title and number lines
+    words: str = ""  # its first words, to find it in the file
+
+    def skipped(self) -> dict[str, int]:
+        """Its tokens not kept, by reason."""
+        if self.reason != "poem":
+            return {self.reason: self.tokens}
+        return {"headings": self.headings, "notes_in_poems": self.tokens - self.kept - self.headings}
+
+
+@dataclass
+class Reading:
+    """How a book was read: every line of its body in one section, and the poems kept."""
+
+    author: str
+    poems: list[tuple[str, str]]  # (title, text)
+    sections: list[Section]
+    body_tokens: int  # the tokens between the START and END markers
+
+    def skipped(self) -> dict[str, int]:
+        """Tokens of the body not kept in poems, by reason, largest first; with the poems' tokens they make
+        body_tokens exactly."""
+        total: Counter[str] = Counter()
+        for section in self.sections:
+            total.update(section.skipped())
+        return {reason: n for reason, n in total.most_common() if n}
+
+
+def _matter_reason(section: _Section) -> str:
+    """The skipped-key of a front or back matter section: contents, notes or front_matter."""
+    heads = [_norm(line) for para in section.group for line in para.stripped]
+    if any(_CONTENTS.match(h) for h in heads):
+        return "contents"
+    return "notes" if any(_TAIL_MATTER.match(h) for h in heads) else "front_matter"
+
+
+def _words(lines: list[str], n: int = 8) -> str:
+    """The first n words of lines, for naming a section in a message."""
+    return " ".join(" ".join(line.strip() for line in lines if line.strip()).split()[:n])
+
+
+def read_book(text: str, name: str, drama: str = "keep") -> Reading:
+    """How a decoded Gutenberg book (LF newlines) is read: its poems and every section of its body with a
+    verdict; PoetryRnnError when no layout is found. drama "keep" keeps the scenes of verse plays as poems,
+    "skip" counts them under play_scene. A poem's title is its heading's title, else its first line."""
+    author, body, offset = _body(text)
+    body_lines = body.split("\n")
+    line_tokens = [len(tokenize(line)) if line.strip() else 0 for line in body_lines]
     paras = _paragraphs(body)
     contents = _contents(paras)
     paras = _mark_headings(paras, contents)
-    sections = _cut_tail(_merge_subtitles(_sections(paras)))
-    judged = [(section, *_judge(section)) for section in sections]
-    _drop_drama(judged)
-    styles = Counter(_style(section) for section, why, _ in judged if why == "poem")
+    all_sections = _merge_subtitles(_sections(paras))
+    sections = _cut_tail(all_sections)
+    plays = _plays(sections)
+    judged = []
+    for section, play in zip(sections, plays):
+        why, kept = _judge(section)
+        if play and why != "front or back matter":
+            why, kept = ("a play's scene", []) if drama == "skip" else _scene(section)
+        judged.append((section, why, kept))
+    styles = Counter(_style(s) for (s, why, _), play in zip(judged, plays) if why == "poem" and not play)
     dominant = styles.most_common(1)[0][0] if styles else ""
     poems: list[tuple[str, str]] = []
+    read: list[tuple[int, Section]] = []  # (start line in the body, section)
+
+    def add(start: int, verdict: str, reason: str, title: str, section: _Section | None = None, **kw) -> None:
+        lines = [line for para in (section.group + section.body if section else []) for line in para.lines]
+        read.append((start, Section(0, 0, verdict, reason, title, 0, words=_words(lines), **kw)))
+
     in_matter = False  # after a preface, notes or contents: until a heading in the poems' own style
-    for section, why, kept in judged:
+    for (section, why, kept), play in zip(judged, plays):
+        start = section.group[0].start
+        heading = _title(section, contents) or section.group[-1].stripped[0]
         if why == "front or back matter":
             in_matter = True
+            add(start, "front or back matter", _matter_reason(section), heading, section)
             continue
-        if in_matter and _style(section) != dominant:
+        # A signature or an epigraph under a preface is short; a play's scene or a long poem ends the matter.
+        long_poem = why == "poem" and (play or sum(len(lines) for lines in kept) >= _LONG_POEM)
+        if in_matter and _style(section) != dominant and not long_poem:
+            add(start, "follows front or back matter, not headed like the poems", "after_matter", heading, section)
             continue
         in_matter = False
         if why != "poem":
+            add(start, why, _REASONS[why], heading, section)
             continue
         title = _title(section, contents)
         head = kept[0][0].strip()
-        if len(kept[0]) > 1 and len(head) <= 90 and _speeches(kept) == 1 and _speeches(kept[:1]) == 1:
+        if play:  # "THE MASQUE OF THE SEASONS, ACT I", "ACT II. SCENE I. -- PRECIOSA'S chamber. Morning"
+            title = ", ".join(_norm(line) for para in section.group for line in para.stripped)[:120]
+        elif len(kept[0]) > 1 and len(head) <= 90 and _speeches(kept) == 1 and _speeches(kept[:1]) == 1:
             kept = [kept[0][1:]] + kept[1:]  # a monologue's speaker, or "COPLAS DE MANRIQUE." run into the poem
             if is_caps_title(head):
                 title = head.rstrip(".").strip()
         poem = _poem_text(kept)
+        heads = sum(line_tokens[p.start + k] for p in section.group for k in range(len(p.lines)))
+        title = title or first_line(poem)
         if poem:
-            poems.append((title or first_line(poem), poem))
+            poems.append((title, poem))
+            add(start, "poem", "poem", title, section, kept=len(tokenize(poem)), headings=heads)
+        else:
+            add(start, "empty", "empty", title, section)
+    if len(all_sections) > len(sections):  # the notes or index that end the book, and all after them
+        add(all_sections[len(sections)].group[0].start, "notes at the end, mostly prose", "notes",
+            _norm(all_sections[len(sections)].group[0].stripped[0]), all_sections[len(sections)])
+    first_heading = read[0][0] if read else len(body_lines)
+    if first_heading > 0:
+        read.insert(0, (0, Section(0, 0, "before the first heading", "before_first_heading", "", 0,
+                                   words=_words(body_lines[:first_heading]))))
+    for (start, section), nxt in zip(read, read[1:] + [(len(body_lines), None)]):
+        section.first, section.last = offset + start + 1, offset + nxt[0]
+        section.tokens = sum(line_tokens[start : nxt[0]])
     text_lines = sum(len(para.lines) for para in paras if not para.in_contents and para.kind == "text")
     poem_lines = sum(1 for _, poem in poems for line in poem.split("\n") if line.strip())
     if not poems:
@@ -641,4 +796,10 @@ def split_book(text: str, name: str) -> tuple[str, list[tuple[str, str]]]:
             f"Gutenberg book {name}: only {poem_lines} of its {text_lines} text lines read as headed poems, "
             f"the rest is prose or has no poem layout this reader can find; {REFUSAL_ADVICE}"
         )
-    return author, poems
+    return Reading(author, poems, [section for _, section in read], sum(line_tokens))
+
+
+def split_book(text: str, name: str, drama: str = "keep") -> tuple[str, list[tuple[str, str]]]:
+    """(author, [(title, poem_text), ...]) of a decoded Gutenberg book: read_book's poems."""
+    reading = read_book(text, name, drama)
+    return reading.author, reading.poems

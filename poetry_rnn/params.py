@@ -48,6 +48,7 @@ class PoemsParams(_Section):
     # Record files (.json/.jsonl/.csv/.parquet): the column holding each of title/author/text, where it is
     # not one of the names read anyway (text, content, body, poem, lines; title; author).
     fields: dict[Literal["title", "author", "text"], Annotated[str, Field(min_length=1)]] = {}
+    drama: Literal["keep", "skip"]  # the scenes of verse plays in Gutenberg books: poems, or skipped and counted
 
     @model_validator(mode="after")
     def _check(self) -> PoemsParams:

@@ -7,13 +7,13 @@ known token is skipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from poetry_rnn.corpus import Poem
+from poetry_rnn.corpus import Account, Poem
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.tokenize import is_punctuation, tokenize
 
@@ -24,6 +24,7 @@ EXAMPLES = 5  # skipped poems named in the summary
 class TokenizedCorpus:
     poems: pd.DataFrame  # poem_id, title, author, collection, source, group, start, length, tokens, unknown
     ids: np.ndarray  # (total known tokens,) int32 GloVe row ids, poems back to back
+    no_known_word: list[tuple[Poem, int]] = field(default_factory=list)  # poems skipped, with their tokens
 
     def poem_tokens(self) -> list[np.ndarray]:
         """Each poem's ids, in table order."""
@@ -47,9 +48,45 @@ class TokenizedCorpus:
         return {str(name): {"poems": int(row.iloc[0]), "tokens": int(row.iloc[1])} for name, row in sums.iterrows()}
 
 
+def source_accounts(corpus: TokenizedCorpus, accounts: dict[str, Account]) -> dict[str, dict]:
+    """Per entry of poems.source: poems and tokens kept, body_tokens, the share kept and the tokens skipped by
+    reason (largest first), so that tokens + sum(skipped) == body_tokens. Poems with no known word are counted
+    in their account, under no_known_word."""
+    for poem, tokens in corpus.no_known_word:
+        accounts[poem.collection].skip("no_known_word", tokens, poem.source, poem.title)
+    kept = corpus.by_collection()
+    out = {}
+    for name, account in accounts.items():
+        row = kept.get(name, {"poems": 0, "tokens": 0})
+        out[name] = {**row, "body_tokens": account.body_tokens,
+                     "kept_share": row["tokens"] / account.body_tokens if account.body_tokens else 0.0,
+                     "skipped": {reason: n for reason, n in account.skipped.most_common() if n}}
+    return out
+
+
+WARN_BELOW = 0.8  # a source keeping less of its body than this is warned about
+
+
+def source_lines(sources: dict[str, dict], accounts: dict[str, Account]) -> list[str]:
+    """One line per source (poems, share of the body kept, largest skipped reasons), and a warning naming the three
+    largest skipped pieces of a source that keeps less than WARN_BELOW of its body."""
+    lines = []
+    for name, row in sources.items():
+        body = max(row["body_tokens"], 1)
+        reasons = ", ".join(f"{reason} {n / body:.1%}" for reason, n in list(row["skipped"].items())[:3])
+        lines.append(f"{name}: {row['poems']} poems, {row['kept_share']:.1%} of its {row['body_tokens']:,} body tokens "
+                     f"kept" + (f"; skipped {reasons}" if reasons else ""))
+        if row["kept_share"] < WARN_BELOW:
+            pieces = "; ".join(f"{where} ({reason}, {n:,} tokens)" + (f' "{words}"' if words else "")
+                               for n, reason, where, words in accounts[name].largest(3))
+            lines.append(f"warning: {name} keeps only {row['kept_share']:.0%} of its body: the models will not see "
+                         f"the rest. Largest skipped: {pieces}. See how a book was read with `poetry-rnn split FILE`")
+    return lines
+
+
 def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCorpus, dict]:
     """Tokenize each poem and map tokens to GloVe rows; returns the corpus and counts."""
-    rows, chunks, start, skipped = [], [], 0, []
+    rows, chunks, start, skipped, no_known = [], [], 0, [], []
     total = unknown_total = 0
     for poem in poems:
         tokens = tokenize(poem.text)
@@ -58,6 +95,7 @@ def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCor
         unknown_total += len(tokens) - len(ids)
         if not ids:
             skipped.append(poem.source)
+            no_known.append((poem, len(tokens)))
             continue
         rows.append(
             dict(poem_id=len(rows), title=poem.title, author=poem.author, collection=poem.collection,
@@ -78,7 +116,7 @@ def encode_poems(poems: list[Poem], index: dict[str, int]) -> tuple[TokenizedCor
         "poems_skipped_no_known_token": len(skipped),
         "skipped_no_known_token_examples": skipped[:EXAMPLES],
     }
-    return TokenizedCorpus(pd.DataFrame(rows), np.concatenate(chunks)), stats
+    return TokenizedCorpus(pd.DataFrame(rows), np.concatenate(chunks), no_known), stats
 
 
 def numeric_stats(stats: dict) -> dict:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.gutenberg import is_gutenberg, split_book
+from poetry_rnn.gutenberg import is_gutenberg, read_book, split_book
+from poetry_rnn.tokenize import tokenize
 
 LICENCE = "Redistribution is subject to the Project Gutenberg License; see the FULL LICENSE below."
 
@@ -30,9 +31,9 @@ def book(body: str, style: str = "THE", author: str = "Jane Poet") -> str:
 NOT_POETRY = ["Gutenberg", "License", "Produced", "Volunteer", "eBook", "CONTENTS", "INDEX", "PREFACE", "NOTES"]
 
 
-def poems_of(body: str, style: str = "THE", name: str = "pg99999.txt") -> list[tuple[str, str]]:
+def poems_of(body: str, style: str = "THE", name: str = "pg99999.txt", drama: str = "keep") -> list[tuple[str, str]]:
     """The (title, text) poems split_book finds in body, checked free of front matter and licence words."""
-    author, poems = split_book(book(body, style), name)
+    author, poems = split_book(book(body, style), name, drama)
     assert author == "Jane Poet"
     for title, text in poems:
         assert text and text == text.strip("\n") and "\n\n\n" not in text, (title, text)
@@ -492,7 +493,7 @@ and the author visited it often with his friends in the summer.
 
 
 def test_caps_titles_sections_numbered_parts_plays_and_notes():
-    poems = poems_of(CAPS_TITLES)
+    poems = poems_of(CAPS_TITLES, drama="skip")
     assert [title for title, _ in poems] == [
         "THE RAINY DAY",
         "TWILIGHT",
@@ -518,6 +519,14 @@ def test_caps_titles_sections_numbered_parts_plays_and_notes():
         "Page 12",
         "Marblehead",
     )
+
+
+def test_a_verse_play_is_kept_by_default_one_poem_per_scene_without_speakers_or_stage_directions():
+    poems = poems_of(CAPS_TITLES)
+    assert [title for title, _ in poems][-1] == "THE MASQUE OF THE SEASONS, ACT I"
+    assert poems[-1][1] == ("Is thy work done, my daughter of the snow?\n\n"
+                            "It is finished, and the frost is on the hill.\n\nThen let the Spring come in.")
+    assert len(poems) == len(poems_of(CAPS_TITLES, drama="skip")) + 1
 
 
 # ---- Title Case headings named in a contents list; a prologue poem before it; a dedication -------
@@ -776,3 +785,137 @@ def test_licence_after_the_end_marker_and_header_before_start_are_left_out():
     assert poems == [
         ("The sea is wide, the sea is deep,", "The sea is wide, the sea is deep,\nAnd all the little fishes sleep.")
     ]
+
+
+# ---- long-line free verse: lines wrapped onto indented continuation lines, a long poem in numbered sections ---
+
+WRAPPED_LONG_LINES = """\
+LEAVES OF GRASS
+
+By Jane Poet
+
+
+
+  One's-Self I Sing
+
+  One's-Self I sing, a simple separate person,
+  Yet utter the word Democratic, the word En-Masse.
+
+
+
+  When I Heard the Learn'd Astronomer
+
+  When I heard the learn'd astronomer,
+  When the proofs, the figures, were ranged in columns before me,
+  When I was shown the charts and diagrams, to add, divide, and measure them,
+  When I sitting heard the astronomer where he lectured with much applause
+        in the lecture-room,
+  How soon unaccountable I became tired and sick,
+  Till rising and gliding out I wander'd off by myself,
+  In the mystical moist night-air, and from time to time,
+  Look'd up in perfect silence at the stars.
+
+
+
+  Song of Myself
+
+  1
+
+  I celebrate myself, and sing myself,
+  And what I assume you shall assume,
+  For every atom belonging to me as good belongs to you.
+
+  I loafe and invite my soul,
+  I lean and loafe at my ease observing a spear of summer grass.
+
+  My tongue, every atom of my blood, form'd from this soil, this air,
+  Born here of parents born here from parents the same, and their
+        parents the same,
+  I, now thirty-seven years old in perfect health begin,
+  Hoping to cease not till death.
+
+  2
+
+  Houses and rooms are full of perfumes, the shelves are crowded with
+        perfumes,
+  I breathe the fragrance myself and know it and like it,
+  The distillation would intoxicate me also, but I shall not let it.
+
+  The atmosphere is not a perfume, it has no taste of the distillation,
+        it is odorless,
+  It is for my mouth forever, I am in love with it,
+  I will go to the bank by the wood and become undisguised and naked,
+  I am mad for it to be in contact with me.
+
+  My respiration and inspiration, the beating of my heart, the passing of
+        blood and air through my lungs,
+  The sniff of green leaves and dry leaves, and of the shore and
+        dark-color'd sea-rocks, and of hay in the barn,
+  The delight alone or in the rush of the streets, or along the fields
+        and hill-sides,
+  The feeling of health, the full-noon trill, the song of me rising
+        from bed and meeting the sun.
+
+  3
+
+  I have heard what the talkers were talking, the talk of the
+        beginning and the end,
+  But I do not talk of the beginning or the end.
+
+  There was never any more inception than there is now,
+  Nor any more youth or age than there is now,
+  And will never be any more perfection than there is now,
+  Nor any more heaven or hell than there is now.
+"""
+
+
+def test_long_lines_wrapped_onto_indented_lines_and_numbered_sections_read_as_verse():
+    poems = poems_of(WRAPPED_LONG_LINES)
+    # one poem per numbered section, as for other long poems in numbered parts
+    assert [text.split("\n")[0] for _, text in poems] == [
+        "One's-Self I sing, a simple separate person,",
+        "When I heard the learn'd astronomer,",
+        "I celebrate myself, and sing myself,",
+        "Houses and rooms are full of perfumes, the shelves are crowded with",
+        "I have heard what the talkers were talking, the talk of the",
+    ]
+    assert poems[1][0] == "When I Heard the Learn'd Astronomer"
+    assert "      parents the same," in poems[2][1]  # the wrapped line kept as printed
+    reading = read_book(book(WRAPPED_LONG_LINES), "pg99999.txt")
+    kept = sum(section.kept for section in reading.sections)
+    assert kept == sum(len(tokenize(text)) for _, text in reading.poems)
+    assert kept + sum(reading.skipped().values()) == reading.body_tokens == len(tokenize(body_of(WRAPPED_LONG_LINES)))
+    assert kept > 0.9 * reading.body_tokens
+
+
+def body_of(body: str) -> str:
+    """The text between the START marker and the "End of Project Gutenberg" line of book(body), cut out by hand."""
+    text = book(body)
+    return text[text.index("***\n") + 4 : text.index("End of Project Gutenberg")]
+
+
+INLINE_SPEAKERS = """\
+THE SPANISH STUDENT
+
+ACT I.
+
+SCENE I. -- A street in Madrid.
+
+  Prec.  How strangely gleams through the gigantic trees
+The red light of the forge!  Wild, beckoning shadows
+Stalk through the forest, ever and anon.
+
+(BARTOLOME rushes in.)
+
+  Bart.  Ho!  Preciosa!
+
+  Prec.  Thou here?  I did not look for thee tonight.
+"""
+
+
+def test_a_scene_with_speakers_run_into_their_lines_keeps_the_verse_alone():
+    assert [text for _, text in poems_of(INLINE_SPEAKERS)] == [
+        "How strangely gleams through the gigantic trees\nThe red light of the forge!  Wild, beckoning shadows\n"
+        "Stalk through the forest, ever and anon.\n\nHo!  Preciosa!\n\nThou here?  I did not look for thee tonight."]
+    with pytest.raises(PoetryRnnError):  # nothing but the play: skipped, no poem is left
+        poems_of(INLINE_SPEAKERS, drama="skip")
