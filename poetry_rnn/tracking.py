@@ -45,7 +45,38 @@ def setup() -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         # An explicit artifact root under the user's repo: the default is relative to the
         # working directory, which for `dvc exp run --temp` is a copy deleted afterwards.
-        return _experiment_id((root / "mlartifacts").as_uri())
+        location = (root / "mlartifacts").as_uri()
+        exp_id = _experiment_id(location)
+        stored = mlflow.get_experiment(exp_id).artifact_location
+        if stored != location:
+            follow_repo(root / "mlflow.db", stored, location)
+        return exp_id
+
+
+# Where the sqlite store keeps absolute artifact URIs: the experiment's root, and each run's, logged model's and
+# model version's folder under it.
+ARTIFACT_URIS = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                 ("logged_models", "artifact_location"), ("model_versions", "storage_location"))
+
+
+def follow_repo(db: Path, old: str, new: str) -> None:
+    """Rewrite the store's artifact URIs under `old` to the same paths under `new`: the repo was copied, moved or
+    renamed with its mlflow.db. MLflow keeps only absolute artifact URIs, so the copy would otherwise go on
+    writing into the old repo's mlartifacts (or fail once it is gone). Mended rather than refused: copying or
+    moving a repo is ordinary, the copy's mlartifacts holds the same files under the same relative paths, and
+    the fix (one prefix) is unambiguous, whereas a refusal would leave the user to edit sqlite by hand."""
+    import sqlite3
+    import sys
+
+    with contextlib.closing(sqlite3.connect(db)) as con, con:  # one transaction: all mended, or none
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table, column in ARTIFACT_URIS:
+            if table in tables:
+                con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                            f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                            (new, len(old) + 1, old, len(old) + 1, old + "/"))
+    print(f"MLflow store {db}: artifacts now go to {new} (the store named {old}: the repo was copied or moved)",
+          file=sys.stderr)
 
 
 def _experiment_id(location: str | None) -> str:

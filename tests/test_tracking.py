@@ -220,3 +220,45 @@ def test_log_epochs_logs_each_epoch_once_across_a_resume(clean_env, monkeypatch,
         tracking.log_epochs(run.info.run_id, rows[3:])  # ... and goes on
     history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_cosine")
     assert sorted(m.step for m in history) == [1, 2, 3, 4]
+
+
+def files_under(folder) -> dict:
+    """Every file under the folder, with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_copied_repo_logs_its_artifacts_inside_itself(clean_env, monkeypatch, tmp_path):
+    """A repo copied with its mlflow.db after a run logged artifacts: in the copy, a new run and the copied run
+    resumed (as an interrupted training resumes) log under the copy; the original's mlartifacts gets nothing."""
+    import shutil
+    import subprocess
+    import sys
+
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    original.mkdir()
+    monkeypatch.setenv("DVC_ROOT", str(original))
+    monkeypatch.chdir(original)
+    with tracking.stage_run("chunk", {"seed": 1}) as first:
+        tracking.finish_stage("chunk", {"x": 1.0})
+    before = files_under(original / "mlartifacts")
+    assert before  # the metrics file
+    shutil.copytree(original, copy)
+
+    # A new process in the copy, as a stage DVC runs there (MLflow caches a run's artifact location in-process).
+    code = ("import sys; from poetry_rnn import tracking\n"
+            "for run_id, x in ((sys.argv[1], 3.0), (None, 2.0)):\n"
+            "    with tracking.stage_run('chunk', {'seed': 2}, run_id=run_id) as run:\n"
+            "        tracking.finish_stage('chunk', {'x': x})\n"
+            "    print(run.info.run_id)")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    ids = subprocess.run([sys.executable, "-c", code, first.info.run_id], cwd=copy, env={**env, "DVC_ROOT": str(copy)},
+                         capture_output=True, text=True, check=True).stdout.split()
+
+    assert files_under(original / "mlartifacts") == before
+    inside = (copy / "mlartifacts").as_uri()
+    client = mlflow.MlflowClient(f"sqlite:///{copy / 'mlflow.db'}")
+    assert client.get_experiment(first.info.experiment_id).artifact_location == inside
+    for run_id in ids:
+        assert client.get_run(run_id).info.artifact_uri.startswith(inside + "/")
+        assert [f.path for f in client.list_artifacts(run_id)] == ["chunk.json"]
+    assert len(files_under(copy / "mlartifacts")) == len(before) + 1  # the new run's; the resumed one's rewritten
