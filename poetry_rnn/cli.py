@@ -22,8 +22,9 @@ RUN_METRICS = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", 
 
 
 def require_store() -> str:
-    """The tracking URI, refusing an embedded store that does not exist yet."""
+    """The tracking URI, refusing an embedded store that does not exist yet or a server that does not answer."""
     uri = tracking.tracking_uri()
+    tracking.check_server(uri)
     db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
     if db is not None and not db.is_file():
         raise PoetryRnnError(f"no MLflow store at {db}: run the pipeline first (`dvc repro`), "
@@ -34,7 +35,7 @@ def require_store() -> str:
 @click.group()
 def main() -> None:
     """poetry-rnn: look at the pipeline's MLflow runs and use its registered models."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    tracking.mlflow_env()
 
 
 @main.command()
