@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -22,8 +23,9 @@ RUN_METRICS = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", 
 
 
 def require_store() -> str:
-    """The tracking URI, refusing an embedded store that does not exist yet."""
+    """The tracking URI, refusing an embedded store that does not exist yet or a server that does not answer."""
     uri = tracking.tracking_uri()
+    tracking.check_server(uri)
     db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
     if db is not None and not db.is_file():
         raise PoetryRnnError(f"no MLflow store at {db}: run the pipeline first (`dvc repro`), "
@@ -31,10 +33,21 @@ def require_store() -> str:
     return uri
 
 
+PIPED_WIDTH = 160  # columns when the output is no terminal and COLUMNS is unset: a file or a pager, not a window
+
+
+def console() -> Console:
+    """The console every table prints to: as wide as COLUMNS, else the terminal, else PIPED_WIDTH."""
+    wide = Console()
+    if wide.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return wide
+    return Console(width=PIPED_WIDTH)
+
+
 @click.group()
 def main() -> None:
     """poetry-rnn: look at the pipeline's MLflow runs and use its registered models."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    tracking.mlflow_env()
 
 
 @main.command()
@@ -67,13 +80,15 @@ def ui(port: int) -> None:
 
 
 def run_row(run) -> list[str]:
-    """One table row: name, stage, status, start time, key params and scores ('' when absent)."""
+    """One table row: name (its DVC experiment's part), stage, status, start time, key params and scores ('' when absent)."""
     from datetime import datetime
 
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     started = datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
     stage = tags.get("stage") or ("pipeline" if tags.get("kind") == "pipeline" else "")
-    return [run.info.run_name or "", stage, run.info.status, started,
+    name = run.info.run_name or ""
+    short = name.removesuffix(f"/{stage}") if stage and name != stage else name  # the stage has its column
+    return [short, stage, run.info.status, started,
             *(params.get(k, "") for k in RUN_PARAMS),
             *(f"{metrics[k]:.4f}" if k in metrics else "" for k in RUN_METRICS)]
 
@@ -92,12 +107,19 @@ def runs(limit: int, stage: str | None) -> None:
         raise PoetryRnnError(f"the store holds no experiment {tracking.EXPERIMENT!r}: run the pipeline first (`dvc repro`)")
     where = f"tags.stage = '{stage}'" if stage else ""
     found = client.search_runs([exp.experiment_id], where, order_by=["start_time DESC"], max_results=limit)
-    table = Table(title=f"{len(found)} most recent runs of {tracking.EXPERIMENT}")
-    for column in ("run", "stage", "status", "started", *RUN_PARAMS, *RUN_METRICS):
-        table.add_column(column, justify="right" if column in RUN_METRICS else "left")
-    for run in found:
-        table.add_row(*run_row(run))
-    Console(width=200).print(table)
+    rows = [run_row(run) for run in found]
+    # Eleven columns in a terminal of 100: borders only under the header, two spaces between columns, headers
+    # wrap at spaces; rich narrows the widest columns first, so a long run name or stage folds onto more lines
+    # while status, params and scores stay whole (below ~90 columns they fold too: folded, never cut).
+    table = Table(title=f"{len(found)} most recent runs of {tracking.EXPERIMENT}", box=box.SIMPLE_HEAD,
+                  collapse_padding=True, show_edge=False, pad_edge=False)
+    headers = ("run", "stage", "status", "started", *(k.removeprefix("model.") for k in RUN_PARAMS),
+               *(k.replace("_", " ") for k in RUN_METRICS))
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="right" if i >= 4 + len(RUN_PARAMS) else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
 
 
 def champion_model(client, alias: str) -> str:
@@ -180,7 +202,7 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
         table.add_column(column, justify="right" if column in ("position", "cosine") else "left")
     for t, (word, rebuilt, cos) in enumerate(zip(words, nearest, cosine), 1):
         table.add_row(str(t), word, rebuilt, f"{cos:.3f}")
-    Console(width=200).print(table)
+    console().print(table)
 
 
 @main.command()
@@ -208,7 +230,7 @@ def split(book: Path, drama: str, only_skipped: bool) -> None:
             poem = s.reason == "poem"
             table.add_row(f"{s.first}-{s.last}", s.verdict, "" if poem else s.reason, s.title or s.words,
                           f"{s.tokens:,}", f"{s.kept:,}" if poem else "")
-    Console(width=200).print(table)
+    console().print(table)
     account = Account()
     account_book(reading, book.name, account)
     kept = reading.body_tokens - sum(account.skipped.values())
@@ -242,7 +264,7 @@ def frontier(repo: Path, out: Path, names: tuple[str, ...]) -> None:
     for r in table.itertuples():
         shown.add_row(r.experiment, r.series, str(r.window), f"{r.numbers_per_token:.3g}",
                       *(f"{getattr(r, k):.4f} [{getattr(r, k + '_lo'):.4f}, {getattr(r, k + '_hi'):.4f}]" for k in SCORES))
-    Console(width=200).print(shown)
+    console().print(shown)
 
 
 @main.command()

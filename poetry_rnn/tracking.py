@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.paths import user_root
 
 EXPERIMENT = "poetry-rnn"
@@ -28,12 +29,56 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{user_root() / 'mlflow.db'}"
 
 
+# MLflow's HTTP client retries a failed request 7 times with backoff factor 2, each try waiting up to 120 s: a
+# tracking server that is down stalls a stage for minutes (272 s in one training) before a urllib3 traceback.
+# These keep a failure within seconds (a refused connection) or 90 s (a server that never answers); a value
+# the user set wins.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+CHECK_TIMEOUT = 5  # seconds for the one request that checks a tracking server before a stage starts
+
+
+def mlflow_env() -> None:
+    """MLflow's settings for this project, where the user has not set them: no telemetry, quick HTTP failures."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def check_server(uri: str) -> None:
+    """Refuse an http(s) tracking server that does not answer one request to /health within CHECK_TIMEOUT."""
+    import requests
+
+    if not uri.startswith(("http://", "https://")):
+        return
+    insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1")
+    verify = False if insecure else os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
+    try:
+        answer = requests.get(f"{uri.rstrip('/')}/health", timeout=CHECK_TIMEOUT, verify=verify)
+        # Any answer but a server error means a server is there: one behind a login or a proxy may answer 401
+        # or 404 for /health and still serve MLflow's API; 5xx is a proxy whose server is down.
+        reason = f"it answered {answer.status_code} {answer.reason}" if answer.status_code >= 500 else None
+    except requests.exceptions.SSLError as err:
+        reason = f"TLS failed ({err})"
+    except requests.Timeout:
+        reason = f"no answer within {CHECK_TIMEOUT} s"
+    except requests.ConnectionError:
+        reason = "cannot connect (nothing listens there, or the host is unreachable)"
+    except requests.RequestException as err:
+        reason = str(err)
+    if reason:
+        raise PoetryRnnError(f"the MLflow tracking server {uri} (MLFLOW_TRACKING_URI) does not answer: {reason}. "
+                             "Start the server, fix MLFLOW_TRACKING_URI, or unset it to log to the local store "
+                             "mlflow.db")
+
+
 def setup() -> str:
     """Point MLflow at the store and return the experiment id, creating store and experiment once."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    mlflow_env()
+    team_server = "MLFLOW_TRACKING_URI" in os.environ  # read first: set_tracking_uri exports it
+    check_server(tracking_uri())  # before MLflow's client, whose retries would take minutes to fail
     import mlflow
 
-    team_server = "MLFLOW_TRACKING_URI" in os.environ  # read first: set_tracking_uri exports it
     mlflow.set_tracking_uri(tracking_uri())
     if team_server:
         return _experiment_id(None)
@@ -45,7 +90,38 @@ def setup() -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         # An explicit artifact root under the user's repo: the default is relative to the
         # working directory, which for `dvc exp run --temp` is a copy deleted afterwards.
-        return _experiment_id((root / "mlartifacts").as_uri())
+        location = (root / "mlartifacts").as_uri()
+        exp_id = _experiment_id(location)
+        stored = mlflow.get_experiment(exp_id).artifact_location
+        if stored != location:
+            follow_repo(root / "mlflow.db", stored, location)
+        return exp_id
+
+
+# Where the sqlite store keeps absolute artifact URIs: the experiment's root, and each run's, logged model's and
+# model version's folder under it.
+ARTIFACT_URIS = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                 ("logged_models", "artifact_location"), ("model_versions", "storage_location"))
+
+
+def follow_repo(db: Path, old: str, new: str) -> None:
+    """Rewrite the store's artifact URIs under `old` to the same paths under `new`: the repo was copied, moved or
+    renamed with its mlflow.db. MLflow keeps only absolute artifact URIs, so the copy would otherwise go on
+    writing into the old repo's mlartifacts (or fail once it is gone). Mended rather than refused: copying or
+    moving a repo is ordinary, the copy's mlartifacts holds the same files under the same relative paths, and
+    the fix (one prefix) is unambiguous, whereas a refusal would leave the user to edit sqlite by hand."""
+    import sqlite3
+    import sys
+
+    with contextlib.closing(sqlite3.connect(db)) as con, con:  # one transaction: all mended, or none
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table, column in ARTIFACT_URIS:
+            if table in tables:
+                con.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                            f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                            (new, len(old) + 1, old, len(old) + 1, old + "/"))
+    print(f"MLflow store {db}: artifacts now go to {new} (the store named {old}: the repo was copied or moved)",
+          file=sys.stderr)
 
 
 def _experiment_id(location: str | None) -> str:
@@ -124,7 +200,6 @@ def _logged_params(stage: str) -> dict | None:
     """The params `stage` would log now (params.stage_params of params.yaml), so a skipped stage's last run can
     be found by params_hash; None without a readable params.yaml."""
     from poetry_rnn import params
-    from poetry_rnn.errors import PoetryRnnError
 
     try:
         return params.stage_params(stage, params.load_params())

@@ -4,6 +4,7 @@ clear errors."""
 from __future__ import annotations
 
 import os
+import re
 
 import mlflow
 import mlflow.pytorch
@@ -76,9 +77,25 @@ def test_runs_lists_recent_runs_with_params_and_scores(project):
     result = CliRunner().invoke(cli.main, ["runs", "-n", "5"])
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if "train_attention" in line)
-    cells = [c.strip() for c in row.split("│")[1:-1]]
+    cells = re.split(r"\s{2,}", row.strip())  # columns apart by two spaces or more; the empty ones vanish
     assert cells[1:3] == ["train_attention", "FINISHED"] and cells[4] == "2"
     assert cells[-4:] == ["0.0625", "0.1250", "0.5000", "0.2500"]
+
+
+def test_runs_fits_a_terminal_of_100_columns_and_keeps_every_value(project, monkeypatch):
+    name = "a-rather-long-experiment-name-from-a-sweep"
+    monkeypatch.setenv("DVC_EXP_NAME", name)
+    register("poetry-rnn-attention", heads=2)
+    result = CliRunner().invoke(cli.main, ["runs"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    rule = next(i for i, line in enumerate(lines) if set(line) == {"─"})
+    first = lines[rule - 1].index("stage")  # the run column: up to the stage column
+    assert "".join(line[:first].strip() for line in lines[rule + 1:]) == name  # the name in full, folded
+    row = lines[rule + 1]
+    for value in ("FINISHED", "2", "0.0625", "0.1250", "0.5000", "0.2500"):
+        assert f" {value} " in f" {row} ", value
 
 
 def test_reconstruct_without_a_registered_model_says_so(project):

@@ -220,3 +220,129 @@ def test_log_epochs_logs_each_epoch_once_across_a_resume(clean_env, monkeypatch,
         tracking.log_epochs(run.info.run_id, rows[3:])  # ... and goes on
     history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_cosine")
     assert sorted(m.step for m in history) == [1, 2, 3, 4]
+
+
+def files_under(folder) -> dict:
+    """Every file under the folder, with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_copied_repo_logs_its_artifacts_inside_itself(clean_env, monkeypatch, tmp_path):
+    """A repo copied with its mlflow.db after a run logged artifacts: in the copy, a new run and the copied run
+    resumed (as an interrupted training resumes) log under the copy; the original's mlartifacts gets nothing."""
+    import shutil
+    import subprocess
+    import sys
+
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    original.mkdir()
+    monkeypatch.setenv("DVC_ROOT", str(original))
+    monkeypatch.chdir(original)
+    with tracking.stage_run("chunk", {"seed": 1}) as first:
+        tracking.finish_stage("chunk", {"x": 1.0})
+    before = files_under(original / "mlartifacts")
+    assert before  # the metrics file
+    shutil.copytree(original, copy)
+
+    # A new process in the copy, as a stage DVC runs there (MLflow caches a run's artifact location in-process).
+    code = ("import sys; from poetry_rnn import tracking\n"
+            "for run_id, x in ((sys.argv[1], 3.0), (None, 2.0)):\n"
+            "    with tracking.stage_run('chunk', {'seed': 2}, run_id=run_id) as run:\n"
+            "        tracking.finish_stage('chunk', {'x': x})\n"
+            "    print(run.info.run_id)")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    ids = subprocess.run([sys.executable, "-c", code, first.info.run_id], cwd=copy, env={**env, "DVC_ROOT": str(copy)},
+                         capture_output=True, text=True, check=True).stdout.split()
+
+    assert files_under(original / "mlartifacts") == before
+    inside = (copy / "mlartifacts").as_uri()
+    client = mlflow.MlflowClient(f"sqlite:///{copy / 'mlflow.db'}")
+    assert client.get_experiment(first.info.experiment_id).artifact_location == inside
+    for run_id in ids:
+        assert client.get_run(run_id).info.artifact_uri.startswith(inside + "/")
+        assert [f.path for f in client.list_artifacts(run_id)] == ["chunk.json"]
+    assert len(files_under(copy / "mlartifacts")) == len(before) + 1  # the new run's; the resumed one's rewritten
+
+
+def glove_project(folder):
+    """params.yaml with a plain 16-d GloVe file beside it: all that download_glove, the smallest stage, reads."""
+    import yaml
+
+    from conftest import glove_lines
+
+    folder.mkdir()
+    (folder / "glove.16d.txt").write_text("\n".join(glove_lines(dim=16)) + "\n")
+    params = yaml.safe_load(open(os.path.join(ROOT, "params.yaml")))
+    params["glove"].update(url="glove.16d.txt", dim=16)
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    return folder
+
+
+def run_stage(folder, uri: str):
+    """download_glove as DVC runs it, logging to `uri`; its exit status, stderr and seconds taken."""
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_HTTP_", "DVC_"))}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "poetry_rnn.stages.download_glove"], cwd=folder,
+                          env={**env, "MLFLOW_TRACKING_URI": uri}, capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stderr, time.monotonic() - start
+
+
+def test_a_stage_fails_fast_and_clearly_when_the_tracking_server_does_not_answer(clean_env, tmp_path):
+    from poetry_rnn.team import free_port
+
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    status, stderr, seconds = run_stage(glove_project(tmp_path / "project"), uri)
+    assert status == 2 and "Traceback" not in stderr, stderr
+    assert stderr.startswith(f"error: the MLflow tracking server {uri} (MLFLOW_TRACKING_URI) does not answer"), stderr
+    assert "unset it" in stderr and len(stderr.strip().splitlines()) == 1
+    assert seconds < 30
+    assert not (tmp_path / "project/data").exists()  # failed before the stage's work
+
+
+def test_a_stage_logs_to_a_tracking_server_that_answers(clean_env, tmp_path):
+    import subprocess
+
+    from poetry_rnn import team
+
+    port, log = team.free_port(), tmp_path / "server.log"
+    cmd = team.mlflow_server_command(f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "artifacts"), port=port)
+    with open(log, "w") as out:
+        server = subprocess.Popen(cmd, env=team.server_env(), stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        uri = f"http://127.0.0.1:{port}"
+        team.wait_for_mlflow(uri, server, log)
+        status, stderr, _ = run_stage(glove_project(tmp_path / "project"), uri)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+    assert status == 0, stderr
+    assert not (tmp_path / "project/mlflow.db").exists()
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'server.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("poetry-rnn").experiment_id])
+    assert run.data.tags["stage"] == "download_glove" and run.info.status == "FINISHED"
+    assert any((tmp_path / "artifacts").rglob("download_glove.json"))  # logged through the server's artifact proxy
+
+
+def test_mlflow_gives_up_on_a_server_that_went_away_within_seconds(clean_env, monkeypatch):
+    """After the check, a server that stops answering fails MLflow's next request in seconds, not minutes."""
+    import time
+
+    from mlflow.exceptions import MlflowException
+
+    from poetry_rnn.team import free_port
+
+    for name in tracking.HTTP_DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "77")  # the user's own setting
+    tracking.mlflow_env()
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
+    client = mlflow.MlflowClient(f"http://127.0.0.1:{free_port()}")
+    start = time.monotonic()
+    with pytest.raises(MlflowException):
+        client.get_experiment_by_name(tracking.EXPERIMENT)
+    assert time.monotonic() - start < 20  # MLflow's own defaults retry for 4.5 minutes
