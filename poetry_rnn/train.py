@@ -215,8 +215,8 @@ def train(
         loss_sum, norm_sum, tokens, bad_loss = zero.clone(), zero.clone(), zero.clone(), zero.clone()
         vanishing = exploding = bad_batch = torch.zeros((), dtype=torch.long, device=device)  # bad_batch 0: none
         batches = 0
-        # train.batch_size windows per process: with P processes a step sees P * batch_size windows, each process
-        # its part, and the parts' losses sum to the loss of the whole batch (one process, P * batch_size).
+        # per_batch windows per process: with P processes a step sees P * per_batch windows, each process its part,
+        # and the parts' losses sum to the loss of the whole batch (one process, P * per_batch).
         for ids, mask, _ in train_data.batches(per_batch * processes, shuffle, (rank, processes), processes):
             ids, mask = ids[:, :window], mask[:, :window]
             x = table[ids]  # (B, T, D)
