@@ -49,6 +49,35 @@ def relaunch(nproc: int, module: str) -> NoReturn:
     os.execve(sys.executable, cmd, env)
 
 
+def experiments_running() -> int:
+    """How many experiments DVC's queue runs on this machine now (its `dvc exp exec-run` processes), when this
+    process is one of theirs; 0 outside the queue."""
+    import psutil
+
+    def is_exec_run(proc: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            cmd = proc.cmdline()
+            return "exec-run" in cmd and any(c.endswith("dvc") for c in cmd[:2])
+        return False
+
+    if not any(is_exec_run(p) for p in psutil.Process().parents()):
+        return 0
+    return sum(is_exec_run(p) for p in psutil.process_iter())
+
+
+def share_cores() -> str:
+    """Give torch this experiment's share of the cores when `dvc queue start -j N` runs N at once (threads =
+    cores / N), so that side-by-side trainings don't spin against each other; OMP_NUM_THREADS, when set, wins.
+    Returns a line saying what was chosen."""
+    cores, running = os.cpu_count() or 1, experiments_running()
+    if "OMP_NUM_THREADS" in os.environ:
+        return f"torch threads: {torch.get_num_threads()} (OMP_NUM_THREADS)"
+    if running > 1:
+        torch.set_num_threads(max(1, cores // running))
+        return f"torch threads: {torch.get_num_threads()} ({cores} cores shared by {running} queued experiments running)"
+    return f"torch threads: {torch.get_num_threads()}"
+
+
 def _die_with_parent() -> None:
     """Have the kernel kill this worker when its launcher dies (kill -9 included), so an interrupted run leaves no
     orphan writing checkpoints under the run that resumes it."""

@@ -3,6 +3,8 @@ MLflow store, each under its experiment's parent run."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from pathlib import Path
 
@@ -27,17 +29,23 @@ def wait_for_queue(project: Path, timeout: float = 900) -> str:
         time.sleep(3)
 
 
-def test_two_queued_experiments_run_in_parallel_and_log_every_stage_to_the_users_store(tmp_path):
+def test_two_queued_experiments_run_in_parallel_and_log_every_stage_to_the_users_store(tmp_path, monkeypatch):
     make_inputs(tmp_path / "served")
     with serve_directory(tmp_path / "served") as url:
         project = make_project(tmp_path / "project", url)
         run(["dvc", "exp", "run", "--queue", "-S", "model.heads=2", "--name", "heads2"], project)
         run(["dvc", "exp", "run", "--queue", "-S", "model.heads=8", "--name", "heads8"], project)
         assert not (project / "mlflow.db").exists()  # no worker has started: the store is created by one of them
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the stages choose their own share of the cores
         run(["dvc", "queue", "start", "-j", "2"], project)
         status = wait_for_queue(project)
-    assert status.count("Success") == 2, status + "".join(run(["dvc", "queue", "logs", n], project)
-                                                          for n in ("heads2", "heads8"))
+    logs = {n: run(["dvc", "queue", "logs", n], project) for n in ("heads2", "heads8")}
+    assert status.count("Success") == 2, status + "".join(logs.values())
+    cores = os.cpu_count()
+    for name, log in logs.items():  # each experiment's first training ran beside the other (and any on this machine)
+        said = re.findall(rf"torch threads: (\d+) \({cores} cores shared by (\d+) queued", log)
+        shares = [(int(t), int(n)) for t, n in said]
+        assert shares and all(n >= 2 and t == max(1, cores // n) for t, n in shares), log
 
     client, exp, runs = mlflow_runs(project)
     assert exp.artifact_location == (project / "mlartifacts").as_uri()

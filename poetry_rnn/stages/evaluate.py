@@ -1,10 +1,12 @@
 """Stage 6: score both models on the test poems, each token once, decoding from the bottleneck alone, beside
 references, with paired bootstrap intervals; score them on the validation poems too, for the champion."""
 
+import sys
+
 import pandas as pd
 import torch
 
-from poetry_rnn import plots
+from poetry_rnn import distributed, plots
 from poetry_rnn.atomic import atomic_path, write_json
 from poetry_rnn.chunking import load_chunks, load_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
@@ -29,6 +31,7 @@ VALIDATION = {"content_word_accuracy": "val_content_word_accuracy", "nearest_wor
 @entry_point
 def main() -> None:
     p = load_params()
+    print(distributed.share_cores(), file=sys.stderr)
     with stage_run(STAGE, stage_params(STAGE, p)):
         glove = load_glove(GLOVE)
         train_c, val_c, test_c = (load_chunks(CHUNKS, s) for s in ("train", "val", "test"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ def run_training_stage(architecture: str) -> None:
     p = load_params()
     if p.train.nproc > 1 and not distributed.launched():
         distributed.relaunch(p.train.nproc, f"poetry_rnn.stages.{stage}")
+    print(distributed.share_cores(), file=sys.stderr)
     with distributed.process_group(pick_device(p.train.device)) as device:
         train_stage(architecture, p, device)
 
