@@ -244,8 +244,10 @@ def split(book: Path, drama: str, only_skipped: bool) -> None:
 @click.option("--out", default="frontier.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the figure; a CSV of the points is written beside it")
 @click.option("--exp", "names", multiple=True, help="only these experiments (repeat it); default: all")
+@click.option("--commits", default=1, show_default=True,
+              help="experiments of the last N commits on HEAD's first-parent line, -1 for all; default: HEAD's own")
 @entry_point
-def frontier(repo: Path, out: Path, names: tuple[str, ...]) -> None:
+def frontier(repo: Path, out: Path, names: tuple[str, ...], commits: int) -> None:
     """The compression frontier across the repo's DVC experiments: content-word accuracy, nearest-word accuracy
     and cosine against numbers per token (bottleneck / window), both models and PCA, with 95% intervals."""
     from poetry_rnn import plots
@@ -253,7 +255,7 @@ def frontier(repo: Path, out: Path, names: tuple[str, ...]) -> None:
     from poetry_rnn.comparison import SCORES
     from poetry_rnn.frontier import experiment_evaluations, frontier_table
 
-    found = experiment_evaluations(repo)
+    found = experiment_evaluations(repo, commits)
     table = frontier_table([f for f in found if f[0] in names] if names else found)
     plots.frontier(table, out, SCORES)
     with atomic_path(out.with_suffix(".csv")) as tmp:

@@ -16,12 +16,13 @@ from poetry_rnn.paths import metrics_file
 SERIES = (*MODELS, "pca")  # PCA has as many components as the bottleneck has numbers
 
 
-def experiment_evaluations(repo: str | Path = ".") -> list[tuple[str, dict, dict]]:
-    """(name, params, evaluate.json) of the workspace and of each experiment from HEAD that has an evaluation."""
+def experiment_evaluations(repo: str | Path = ".", commits: int = 1) -> list[tuple[str, dict, dict]]:
+    """(name, params, evaluate.json) of the workspace and of each experiment that has an evaluation, from HEAD
+    and the commits before it (`commits`: how many, -1 for all)."""
     import dvc.api
 
     found = []
-    for row in dvc.api.exp_show(repo=str(repo)):
+    for row in dvc.api.exp_show(repo=str(repo), num=commits):
         params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window", "model.baseline_hidden")}
         if None in (params["model.bottleneck"], params["chunk.window"]) or isinstance(row.get(f"{MODELS[0]}.test_cosine"), str):
             continue  # no params or no metrics ("!"): a commit whose pipeline never ran

@@ -63,6 +63,15 @@ def test_frontier_plots_every_experiment_with_intervals(sweep, monkeypatch):
     assert only.exit_code == 0, only.output
     assert set(pd.read_csv(sweep / "frontier.csv")["experiment"]) == {"b16"}
 
+    # A later commit with an experiment of its own: HEAD's alone by default, both commits' with --commits 2.
+    (sweep / "NOTES").write_text("a later commit\n")
+    run(["git", "add", "NOTES"], sweep), run(["git", "commit", "-qm", "later"], sweep)
+    run(["dvc", "exp", "run", "-S", "model.bottleneck=64", "--name", "b64"], sweep)
+    for commits, expected in ((1, {"b64"}), (2, {"b16", "b32", "b64"})):
+        later = CliRunner().invoke(cli.main, ["frontier", "--out", str(out), "--commits", str(commits)])
+        assert later.exit_code == 0, later.output
+        assert set(pd.read_csv(sweep / "frontier.csv")["experiment"]) == expected
+
 
 def test_frontier_without_experiments_says_what_to_run():
     from poetry_rnn.errors import PoetryRnnError
