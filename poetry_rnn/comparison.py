@@ -11,7 +11,18 @@ MODELS = tuple(ARCHITECTURES)  # baseline, attention
 SCORES = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine")  # the report leads with the first
 LABELS = {"content_word_accuracy": "content-word accuracy", "nearest_word_accuracy": "nearest-word accuracy",
           "test_cosine": "test cosine"}
+# Each score's key in metrics/evaluate.json, short because each is a column of `dvc exp show` (cwa.baseline, …)
+SHORT = {"content_word_accuracy": "cwa", "nearest_word_accuracy": "nwa", "test_cosine": "cos"}
 CHAMPION_BASIS = ("val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine")
+
+
+def headline(evaluation: dict) -> dict:
+    """metrics/evaluate.json: each score of each model and reference, score first, so that `dvc exp show` leads
+    with both models' content-word accuracy; the intervals are lists, which `dvc exp show` leaves out."""
+    series = {**{name: evaluation[name] for name in MODELS}, **evaluation["reference"]}
+    out = {SHORT[key]: {name: result[key] for name, result in series.items()} for key in SCORES}
+    out["ci"] = {SHORT[key]: {name: result["ci"][key] for name, result in series.items()} for key in SCORES}
+    return out
 
 
 def comparison_table(evaluation: dict, training: dict[str, dict]) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """The compression frontier: each score against numbers per token (bottleneck / window), for both models and
-PCA of the same size, one series per window, across the DVC experiments of a repo, with their bootstrap intervals.
+PCA of the same size, one series per window, across the DVC experiments of a repo (their metrics/evaluate.json),
+with their bootstrap intervals.
 A baseline sized by model.baseline_hidden (to the attention model's parameter count) is a series of its own."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from poetry_rnn.comparison import MODELS, SCORES
+from poetry_rnn.comparison import MODELS, SCORES, SHORT
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.paths import metrics_file
 
@@ -24,7 +25,7 @@ def experiment_evaluations(repo: str | Path = ".", commits: int = 1) -> list[tup
     found = []
     for row in dvc.api.exp_show(repo=str(repo), num=commits):
         params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window", "model.baseline_hidden")}
-        if None in (params["model.bottleneck"], params["chunk.window"]) or isinstance(row.get(f"{MODELS[0]}.test_cosine"), str):
+        if None in (params["model.bottleneck"], params["chunk.window"]) or isinstance(row.get(f"{SHORT['test_cosine']}.{MODELS[0]}"), str):
             continue  # no params or no metrics ("!"): a commit whose pipeline never ran
         if row["rev"] == "workspace":
             path = Path(repo) / metrics_file("evaluate")
@@ -47,15 +48,14 @@ def frontier_table(evaluations: list[tuple[str, dict, dict]]) -> pd.DataFrame:
             continue
         seen.add(key)
         for series in SERIES:
-            result = evaluation[series] if series in MODELS else evaluation["reference"][series]
             hidden = params.get("model.baseline_hidden")
             sized = series == "baseline" and hidden not in (None, "", "None")
             row = {"experiment": name, "series": f"baseline, hidden {int(hidden)}" if sized else series,
                    "bottleneck": int(params["model.bottleneck"]), "window": int(params["chunk.window"])}
             row["numbers_per_token"] = row["bottleneck"] / row["window"]
             for score in SCORES:
-                row[score] = result[score]
-                row[f"{score}_lo"], row[f"{score}_hi"] = result["ci"][score]
+                row[score] = evaluation[SHORT[score]][series]
+                row[f"{score}_lo"], row[f"{score}_hi"] = evaluation["ci"][SHORT[score]][series]
             rows.append(row)
     if not rows:
         raise PoetryRnnError("no experiment with metrics/evaluate.json: run a sweep first, e.g. "

@@ -18,8 +18,13 @@ def stage_dir(stage: str) -> Path:
 
 
 def metrics_file(stage: str) -> Path:
-    """A stage's small metrics file, declared as a DVC metric."""
+    """A stage's headline: the few numbers a user compares, the columns of `dvc exp show` (dvc.yaml `metrics:`)."""
     return METRICS / f"{stage}.json"
+
+
+def details_file(stage: str) -> Path:
+    """Everything a stage measured, as plain JSON (a DVC out, not a metric); MLflow logs the same figures."""
+    return stage_dir(stage) / "details.json"
 
 
 def user_root() -> Path:

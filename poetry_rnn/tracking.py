@@ -307,18 +307,22 @@ def log_epochs(run_id: str, rows: list[dict]) -> None:
             mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"], run_id=run_id)
 
 
-def finish_stage(stage: str, metrics: dict, artifacts: list[Path] = ()) -> None:
-    """Write metrics/<stage>.json atomically, and log the metrics and the stage's artifacts to the active run."""
+def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline: dict | None = None) -> None:
+    """Write the stage's figures in full to stages/<stage>/details.json and its headline, if it has one, to
+    metrics/<stage>.json (atomically); log every figure and both files, and the stage's artifacts, to the active run."""
     import mlflow
 
     from poetry_rnn.atomic import write_json
-    from poetry_rnn.paths import metrics_file
+    from poetry_rnn.paths import details_file, metrics_file
 
-    write_json(metrics_file(stage), metrics)
-    mlflow.log_metrics(_numeric(metrics))
-    mlflow.log_artifact(str(metrics_file(stage)))
-    for path in artifacts:
-        path = Path(path)
+    written = [details_file(stage)] + ([metrics_file(stage)] if headline is not None else [])
+    write_json(written[0], details)
+    if headline is not None:
+        write_json(written[1], headline)
+    mlflow.log_metrics(_numeric(details))
+    artifacts = [Path(a) for a in artifacts]
+    alone = [f for f in written if not any(f.is_relative_to(a) for a in artifacts)]  # not twice, if in a logged folder
+    for path in [*alone, *artifacts]:
         if path.is_dir():
             mlflow.log_artifacts(str(path), artifact_path=path.name)
         else:

@@ -31,8 +31,8 @@ def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_pa
     train_baseline(one)
     train_baseline(two)
 
-    a = json.loads((one / "metrics/train_baseline.json").read_text())
-    b = json.loads((two / "metrics/train_baseline.json").read_text())
+    a = json.loads((one / "stages/train_baseline/details.json").read_text())
+    b = json.loads((two / "stages/train_baseline/details.json").read_text())
     assert (a["processes"], b["processes"]) == (1, 2)
     assert a["epochs"] == b["epochs"] < 5 and a["best_epoch"] == b["best_epoch"]  # stopped early, together
     assert b["best_val_cosine"] == pytest.approx(a["best_val_cosine"], rel=1e-5)

@@ -41,5 +41,5 @@ def test_editing_a_local_poem_or_glove_file_reruns_its_reader_and_nothing_before
 
     glove.write_text(glove.read_text().replace(" 0.", " 0.5", 1))  # one value of one vector changed
     assert stages_ran(run(["dvc", "repro", "chunk"], project))[:3] == ["fingerprint_inputs", "download_glove", "preprocess"]
-    metrics = yaml.safe_load((project / "metrics" / "preprocess.json").read_text())
+    metrics = yaml.safe_load((project / "stages" / "preprocess" / "details.json").read_text())
     assert set(metrics["sources"]) == {"poems", "extra"} and metrics["sources"]["extra"]["poems"] == 1

@@ -66,11 +66,11 @@ def test_killed_training_stage_resumes_and_matches_an_uninterrupted_run(tmp_path
     assert not survivors(cut), "a training process outlived its killed launcher"
     killed_at = last_epoch(cut)
     assert 3 <= killed_at < EPOCHS, "the run was not interrupted mid-way"
-    assert not (cut / "metrics/train_baseline.json").exists()  # a killed stage leaves no metrics
+    assert not (cut / "metrics/train_baseline.json").exists() and not (cut / "stages/train_baseline/details.json").exists()  # a killed stage leaves no metrics
 
     finish(start(cut))
-    a = json.loads((whole / "metrics/train_baseline.json").read_text())
-    b = json.loads((cut / "metrics/train_baseline.json").read_text())
+    a = json.loads((whole / "stages/train_baseline/details.json").read_text())
+    b = json.loads((cut / "stages/train_baseline/details.json").read_text())
     assert b["resumed_from_epoch"] == killed_at and a["resumed_from_epoch"] == 0
     timing = {"train_seconds", "tokens_per_second", "resumed_from_epoch"}
     assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}

@@ -84,7 +84,7 @@ def test_download_glove_with_a_bad_zip_leaves_no_data_glove_and_the_users_zip_un
     write_params(tmp_path, glove={"url": str(src), "file": "glove.test.8d.txt", "dim": 8})
     proc = run_stage("download_glove", tmp_path)
     assert_failed_cleanly(proc, "has no member 'glove.test.8d.txt'; it holds: glove.other.8d.txt")
-    assert names(tmp_path / "data") == [] and not (tmp_path / "metrics").exists()
+    assert names(tmp_path / "data") == [] and not (tmp_path / "metrics").exists() and not (tmp_path / "stages").exists()
     assert src.read_bytes() == before
 
 
@@ -128,7 +128,7 @@ def test_preprocess_prints_one_summary_line_and_keeps_names_out_of_the_metrics(t
     assert ("preprocess: kept 2 poems; skipped 1 empty, 1 binary, 1 with no word in GloVe; "
             "dropped 1 exact duplicates; decoded 1 files as Latin-1/cp1252 (not UTF-8); "
             "first skipped: d.txt, e.txt, f.txt") in proc.stderr
-    metrics = json.loads((tmp_path / "metrics" / "preprocess.json").read_text())
+    metrics = json.loads((tmp_path / "stages" / "preprocess" / "details.json").read_text())
     numbers = flatten(metrics).values()
     assert all(isinstance(v, (int, float)) for v in numbers) and metrics["poems_skipped_no_known_token"] == 1
     assert names(tmp_path / "data" / "corpus") == ["ids.npy", "poems.csv"]
@@ -142,7 +142,7 @@ def test_preprocess_of_a_corpus_without_a_usable_poem_leaves_no_data_corpus(tmp_
     write_params(tmp_path, poems={"source": str(poems)})
     proc = run_stage("preprocess", tmp_path)
     assert_failed_cleanly(proc, "yields no poem (1 files read, 1 empty, 0 binary)")
-    assert names(tmp_path / "data") == ["glove"] and not (tmp_path / "metrics" / "preprocess.json").exists()
+    assert names(tmp_path / "data") == ["glove"] and not (tmp_path / "stages" / "preprocess" / "details.json").exists()
     assert (poems / "empty.txt").read_text() == "\n\n"
 
 
@@ -176,7 +176,7 @@ def test_chunk_with_too_few_poems_for_three_splits_leaves_no_data_chunks(tmp_pat
     assert_failed_cleanly(proc, "error: the corpus has 2 usable poem(s); at least 3 are needed to give train, "
                                 "val and test one each: point poems.source at a larger corpus")
     assert not (tmp_path / "data" / "chunks").exists() and names(tmp_path / "data") == ["corpus"]
-    assert not (tmp_path / "metrics" / "chunk.json").exists()
+    assert not (tmp_path / "stages" / "chunk" / "details.json").exists()
 
 
 def test_chunk_refuses_stride_equal_to_window_before_any_work(tmp_path):

@@ -1,3 +1,4 @@
+import json
 import os
 
 import mlflow
@@ -67,14 +68,17 @@ def test_stage_run_tags_stage_commit_experiment_and_params_hash(clean_env, monke
     monkeypatch.setenv("DVC_EXP_NAME", "brisk-oboe")
     params = {"model.heads": 4, "seed": 1}
     with tracking.stage_run("train_attention", params) as run:
-        tracking.finish_stage("train_attention", {"best_val_cosine": 0.5, "nested": {"x": 2}, "winner": "a"})
+        tracking.finish_stage("train_attention", {"best_val_cosine": 0.5, "nested": {"x": 2}, "winner": "a"},
+                              headline={"epochs": {"attention": 3}})
     r = mlflow.get_run(run.info.run_id)
     assert r.data.tags["stage"] == "train_attention" and r.data.tags["dvc_experiment"] == "brisk-oboe"
     assert r.data.tags["params_hash"] == tracking.params_hash(params) and r.data.tags["git_commit"]
     assert r.info.run_name == "brisk-oboe/train_attention"
     assert r.data.params == {"model.heads": "4", "seed": "1"}
     assert r.data.metrics == {"best_val_cosine": 0.5, "nested.x": 2.0}  # strings are not metrics
-    assert (tmp_path / "metrics/train_attention.json").is_file()
+    assert json.loads((tmp_path / "stages/train_attention/details.json").read_text())["nested"] == {"x": 2}
+    assert json.loads((tmp_path / "metrics/train_attention.json").read_text()) == {"epochs": {"attention": 3}}
+    assert {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)} == {"details.json", "train_attention.json"}
 
 
 def test_failed_stage_leaves_a_failed_run(clean_env, monkeypatch, tmp_path):
@@ -241,7 +245,7 @@ def test_a_copied_repo_logs_its_artifacts_inside_itself(clean_env, monkeypatch, 
     with tracking.stage_run("chunk", {"seed": 1}) as first:
         tracking.finish_stage("chunk", {"x": 1.0})
     before = files_under(original / "mlartifacts")
-    assert before  # the metrics file
+    assert before  # the details file
     shutil.copytree(original, copy)
 
     # A new process in the copy, as a stage DVC runs there (MLflow caches a run's artifact location in-process).
@@ -260,7 +264,7 @@ def test_a_copied_repo_logs_its_artifacts_inside_itself(clean_env, monkeypatch, 
     assert client.get_experiment(first.info.experiment_id).artifact_location == inside
     for run_id in ids:
         assert client.get_run(run_id).info.artifact_uri.startswith(inside + "/")
-        assert [f.path for f in client.list_artifacts(run_id)] == ["chunk.json"]
+        assert [f.path for f in client.list_artifacts(run_id)] == ["details.json"]
     assert len(files_under(copy / "mlartifacts")) == len(before) + 1  # the new run's; the resumed one's rewritten
 
 
@@ -325,7 +329,7 @@ def test_a_stage_logs_to_a_tracking_server_that_answers(clean_env, tmp_path):
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'server.db'}")
     (run,) = client.search_runs([client.get_experiment_by_name("poetry-rnn").experiment_id])
     assert run.data.tags["stage"] == "download_glove" and run.info.status == "FINISHED"
-    assert any((tmp_path / "artifacts").rglob("download_glove.json"))  # logged through the server's artifact proxy
+    assert any((tmp_path / "artifacts").rglob("details.json"))  # logged through the server's artifact proxy
 
 
 def test_mlflow_gives_up_on_a_server_that_went_away_within_seconds(clean_env, monkeypatch):

@@ -13,7 +13,7 @@ from poetry_rnn.comparison import (
 )
 from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
-from poetry_rnn.paths import ARCHITECTURES, metrics_file, stage_dir
+from poetry_rnn.paths import ARCHITECTURES, details_file, stage_dir
 from poetry_rnn.report import render_html
 from poetry_rnn.tracking import crown_champion, finish_stage, stage_run, training_run_id
 
@@ -23,8 +23,8 @@ STAGE = "compare"
 @entry_point
 def main() -> None:
     with stage_run(STAGE, stage_params(STAGE, load_params())):
-        evaluation = json.loads(metrics_file("evaluate").read_text())
-        training = {name: json.loads(metrics_file(stage).read_text()) for name, stage in ARCHITECTURES.items()}
+        evaluation = json.loads(details_file("evaluate").read_text())
+        training = {name: json.loads(details_file(stage).read_text()) for name, stage in ARCHITECTURES.items()}
         histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records")
                      for name, stage in ARCHITECTURES.items()}
         table = comparison_table(evaluation, training)
@@ -41,7 +41,7 @@ def main() -> None:
             (out / "report.html").write_text(render_html(shown_table(table), bootstrap_note(evaluation),
                                                          verdict_lines(evaluation), figures, samples))
         outcome = verdict(evaluation)
-        finish_stage(STAGE, outcome, [stage_dir(STAGE)])
+        finish_stage(STAGE, outcome, [stage_dir(STAGE)], headline={"champion": outcome["champion"]})
         crown_champion(outcome["champion"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
 
 

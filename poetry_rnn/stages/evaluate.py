@@ -9,6 +9,7 @@ import torch
 from poetry_rnn import distributed, plots
 from poetry_rnn.atomic import atomic_path, write_json
 from poetry_rnn.chunking import load_chunks, load_vocabulary
+from poetry_rnn.comparison import headline
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.errors import entry_point
 from poetry_rnn.evaluate import (
@@ -88,7 +89,7 @@ def main() -> None:
                           "level": LEVEL, "seed": p.seed},
             "vocabulary": len(candidates.rows),
         }
-        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", figures])
+        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", figures], headline=headline(evaluation))
 
 
 if __name__ == "__main__":

@@ -108,4 +108,7 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
             "parameters": best.num_parameters(),
             "processes": distributed.world(),
         }
-        finish_stage(stage, metrics, [checkpoints, out / "history.csv"])
+        # The headline (a `dvc exp show` column each) is keyed by model last, as metrics/evaluate.json is.
+        shown = {"seconds": metrics["train_seconds"], "epochs": metrics["epochs"], "parameters": metrics["parameters"]}
+        finish_stage(stage, metrics, [checkpoints, out / "history.csv"],
+                     headline={key: {architecture: value} for key, value in shown.items()})
