@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from poetry_rnn.comparison import MODELS, SCORES, SHORT
+from poetry_rnn.comparison import MODELS, SCORES, SHORT, headline
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.paths import metrics_file
 
@@ -18,14 +18,16 @@ SERIES = (*MODELS, "pca")  # PCA has as many components as the bottleneck has nu
 
 
 def experiment_evaluations(repo: str | Path = ".", commits: int = 1) -> list[tuple[str, dict, dict]]:
-    """(name, params, evaluate.json) of the workspace and of each experiment that has an evaluation, from HEAD
+    """(name, params, metrics/evaluate.json) of the workspace and of each experiment that has an evaluation, from HEAD
     and the commits before it (`commits`: how many, -1 for all)."""
     import dvc.api
 
     found = []
     for row in dvc.api.exp_show(repo=str(repo), num=commits):
         params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window", "model.baseline_hidden")}
-        if None in (params["model.bottleneck"], params["chunk.window"]) or isinstance(row.get(f"{SHORT['test_cosine']}.{MODELS[0]}"), str):
+        # metrics/evaluate.json before the headline held the whole evaluation (baseline.test_cosine): still read
+        scored = [row.get(k) for k in (f"{SHORT['test_cosine']}.{MODELS[0]}", f"{MODELS[0]}.test_cosine")]
+        if None in (params["model.bottleneck"], params["chunk.window"]) or not any(isinstance(v, float) for v in scored):
             continue  # no params or no metrics ("!"): a commit whose pipeline never ran
         if row["rev"] == "workspace":
             path = Path(repo) / metrics_file("evaluate")
@@ -34,7 +36,8 @@ def experiment_evaluations(repo: str | Path = ".", commits: int = 1) -> list[tup
             text, name = path.read_text(), "workspace"
         else:
             text, name = dvc.api.read(str(metrics_file("evaluate")), repo=str(repo), rev=row["rev"]), row["Experiment"] or row["rev"]
-        found.append((name, params, json.loads(text)))
+        evaluation = json.loads(text)
+        found.append((name, params, headline(evaluation) if "reference" in evaluation else evaluation))
     return sorted(found, key=lambda f: f[0] == "workspace")  # stable: the workspace last, so a named experiment wins
 
 
