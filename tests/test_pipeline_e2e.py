@@ -41,7 +41,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
                  "stages/evaluate/figures/attention.png", "stages/evaluate/figures/samples.json",
                  "stages/compare/comparison.md", "stages/compare/comparison.csv", "stages/compare/scores.png"]:
         assert (project / path).is_file(), path
-    metrics = {s: json.loads((project / f"metrics/{s}.json").read_text()) for s in STAGES}
+    metrics = {s: json.loads((project / f"stages/{s}/details.json").read_text()) for s in STAGES}
     assert metrics["download_glove"]["words"] == len(GLOVE_WORDS) and metrics["download_glove"]["dim"] == 16
     assert metrics["preprocess"]["poems"] == 30 and 0.8 < metrics["preprocess"]["glove_coverage"] < 1.0
     assert sum(metrics["chunk"][s]["poems"] for s in ("train", "val", "test")) == 30
@@ -108,16 +108,19 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert len(mlflow_runs(project)[2]) == 8  # no stage ran, so not even a parent run
 
     # 3. A sweep of model.heads reruns exactly the three downstream stages.
-    out = run(["dvc", "exp", "run", "-S", "model.heads=4", "--name", "heads4"], project)
+    out = run(["dvc", "exp", "run", "-S", "model.heads=8", "--name", "heads8"], project)
     assert stages_ran(out) == ["fingerprint_inputs", "train_attention", "evaluate", "compare"]
     _, _, runs = mlflow_runs(project)
-    new = [r for r in stage_runs(runs) if r.data.tags.get("dvc_experiment") == "heads4"]
+    new = [r for r in stage_runs(runs) if r.data.tags.get("dvc_experiment") == "heads8"]
     assert sorted(r.data.tags["stage"] for r in new) == ["compare", "evaluate", "train_attention"]
-    assert next(r for r in new if r.data.tags["stage"] == "train_attention").data.params["model.heads"] == "4"
+    assert next(r for r in new if r.data.tags["stage"] == "train_attention").data.params["model.heads"] == "8"
+
+    # `dvc exp show --only-changed` in a 120-column terminal: both models' content-word accuracy lead, whole.
+    check_exp_show_fits(project, json.loads((project / "metrics/evaluate.json").read_text()))
 
     # The sweep's parent holds its three stage runs and says where the four skipped stages' outputs came from.
-    [sweep] = [r for r in pipeline_runs(runs) if r.data.tags["dvc_experiment"] == "heads4"]
-    assert sweep.info.run_name == "heads4" and sweep.info.status == "FINISHED"
+    [sweep] = [r for r in pipeline_runs(runs) if r.data.tags["dvc_experiment"] == "heads8"]
+    assert sweep.info.run_name == "heads8" and sweep.info.status == "FINISHED"
     assert {r.info.run_id for r in children(runs, sweep)} == {r.info.run_id for r in new}
     for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
         assert sweep.data.tags[f"stage.{stage}"] == ("skipped: unchanged or restored from DVC's run-cache; "
@@ -129,7 +132,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     for training, model in ((by_stage["train_baseline"], "baseline"), (sweep_attention, "attention")):
         got = client.get_run(training.info.run_id).data.metrics
         assert {"content_word_accuracy", "test_cosine", "test_cosine_median", "nearest_word_accuracy"} <= set(got), model
-    swept = json.loads((project / "metrics/evaluate.json").read_text())
+    swept = json.loads((project / "stages/evaluate/details.json").read_text())
     got = client.get_run(sweep_attention.info.run_id).data.metrics
     assert got["test_cosine"] == pytest.approx(swept["attention"]["test_cosine"])
     assert got["nearest_word_accuracy"] == pytest.approx(swept["attention"]["nearest_word_accuracy"])
@@ -162,6 +165,24 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
                            sweep_attention.info.run_id}
     assert len({frozenset(keys) for keys in served.values()}) == 1  # one set of columns in Compare
     assert {"test_cosine", "nearest_word_accuracy", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
+
+
+def check_exp_show_fits(project, headline: dict, width: int = 120) -> None:
+    """`dvc exp show --only-changed` in a terminal `width` columns wide: DVC renders the table whole (up to 1024
+    columns) and pages it with `less --chop-long-lines`, which shows each line's first `width` columns; outside a
+    terminal it prints the same table. There, the workspace's and the experiment's content-word accuracy of both
+    models must show whole (a metric cell ends where its right-aligned header ends), not cut and not "…"."""
+    table = run(["dvc", "exp", "show", "--only-changed"], project)
+    screen = [line[:width] for line in table.splitlines()]
+    [header] = [line for line in screen if "Experiment" in line]
+    rows = [line for line in screen if line.lstrip().startswith("workspace") or "[heads8]" in line]
+    assert len(rows) == 2, table
+    for model in ("baseline", "attention"):
+        column = f"cwa.{model}"
+        assert column in header, "\n".join(screen)
+        end = header.index(column) + len(column)
+        for row in rows:
+            assert float(row[:end].split()[-1]) == pytest.approx(headline["cwa"][model], abs=1e-5), "\n".join(screen)
 
 
 def loser_of(model: str) -> str:
