@@ -148,13 +148,15 @@ class SeaweedS3:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, self.proc, "SeaweedFS's S3 gateway", log)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 20) -> None:
+        """SIGTERM (SeaweedFS then takes about 20 s to stop), then SIGKILL after `wait` seconds; 0: at once."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
 
 
 def make_bucket(endpoint: str, bucket: str, timeout: float = 60) -> None:

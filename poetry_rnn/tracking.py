@@ -95,9 +95,16 @@ def tracking_errors() -> tuple[type[BaseException], ...]:
 
 
 def _reason(err: BaseException) -> str:
-    """An MLflow error in one short line: the first line of its message."""
-    lines = str(getattr(err, "message", None) or err).strip().splitlines() or [type(err).__name__]
-    return lines[0] if len(lines[0]) <= 300 else lines[0][:300] + "…"
+    """An MLflow error in one short line: for a request that failed, its path and urllib3's cause ('too many 500
+    error responses', 'Connection refused'), not the whole retry report; else the first line of the message."""
+    import re
+
+    text = (str(getattr(err, "message", None) or err).strip().splitlines() or [type(err).__name__])[0]
+    request = re.match(r"API request to (?:\w+://[^/\s]+)?([^?\s]+)\S* failed with exception", text)
+    cause = re.search(r"\(Caused by \w+\((['\"])(?:<[^>]*>: |\w+\([^)]*\): )?(.*?)\1\)", text)
+    if request and cause:
+        return f"a request to {request.group(1)} failed: {cause.group(2)}"
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 def tracking_failure(err: BaseException) -> PoetryRnnError:
