@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from project import make_training_project, run, team_stack
+from project import make_training_project, team_stack
 
 pytestmark = pytest.mark.e2e
 EPOCHS = 12  # room for two services lost and back mid-training
@@ -25,7 +25,7 @@ EPOCHS = 12  # room for two services lost and back mid-training
 
 @pytest.fixture(scope="module")
 def team():
-    """One team stack for the module's tests: each starts with every service up again."""
+    """One team stack for the module's tests; each test starts again what it stopped, even when it fails."""
     with team_stack() as started:
         yield started
 
@@ -97,11 +97,13 @@ def lose(proc: subprocess.Popen, project: Path, stop, start_again) -> int:
     with paused(proc):
         stop()
         down_at = checkpoint(project)["epoch"]
-    # down_at + 1 was logged without the service once down_at + 2 is checkpointed
-    wait_for(lambda: checkpoint(project)["epoch"] >= down_at + 2, proc, "two epochs without the service")
-    with paused(proc):
-        assert checkpoint(project)["epoch"] < EPOCHS, "training ended before the service came back"
-        start_again()
+    try:  # down_at + 1 was logged without the service once down_at + 2 is checkpointed
+        wait_for(lambda: checkpoint(project)["epoch"] >= down_at + 2, proc, "two epochs without the service")
+    finally:
+        with paused(proc):  # back for the module's next tests too
+            back_at = checkpoint(project)["epoch"]
+            start_again()
+    assert back_at < EPOCHS, "training ended before the service came back"
     return down_at
 
 
@@ -132,43 +134,50 @@ def test_mlflow_server_or_its_database_lost_mid_training_defers_the_epochs_until
     assert_one_complete_run(client, checkpoint(project)["mlflow_run_id"], before)
 
 
+def dvc(repo: Path, *commands: str) -> subprocess.Popen:
+    """Commands in `repo`, one after the other in a shell, while the test goes on (they overlap a stage's run)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.Popen(["sh", "-ec", " && ".join(commands)], cwd=repo, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
 def test_s3_lost_fails_artifact_logging_and_dvc_push_clearly_and_a_rerun_completes_them(tmp_path, team, client):
+    import json
+
     import boto3
 
-    # A DVC repo with its remote in the bucket, one file to push.
+    # A DVC repo with its remote in the bucket and one file to push, made while the stage trains.
     repo = tmp_path / "repo"
     repo.mkdir()
-    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"],
-                ["dvc", "remote", "add", "-d", "team", f"s3://{team.bucket}/faults"],
-                ["dvc", "remote", "modify", "team", "endpointurl", team.s3_endpoint]):
-        run(cmd, repo)
     (repo / "data.txt").write_text("a line of data\n")
-    run(["dvc", "add", "data.txt"], repo)
-
+    setup = dvc(repo, "git init -q", "dvc init -q", f"dvc remote add -d team s3://{team.bucket}/faults",
+                f"dvc remote modify team endpointurl {team.s3_endpoint}", "dvc add -q data.txt")
     project = make_training_project(tmp_path / "p", epochs=3, batch_size=8, patience=0, nproc=1)
     before = training_runs(client)
     proc = start(project, team)
     wait_for(epoch_logged(client, project, 1), proc, "epoch 1 logged")
     with paused(proc):
         team.s3.stop(wait=0)  # lost, as in a crash
-    status, out = finish(proc, project)
+    try:
+        assert setup.wait(timeout=300) == 0, setup.stdout.read()
+        push = dvc(repo, "dvc push")  # while the stage fails
+        status, out = finish(proc, project)
+        pushed = push.communicate(timeout=300)[0]
+    finally:
+        team.s3.start(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])  # the store is back
     assert status == 2 and "Traceback" not in out, out
     error = [line for line in out.splitlines() if line.startswith("error: ")]
     assert len(error) == 1 and error[0].startswith(f"error: logging to MLflow at {team.tracking_uri} failed: "), out
     assert "rerun (`dvc repro`)" in error[0]
     run_id = checkpoint(project)["mlflow_run_id"]
     assert checkpoint(project)["complete"] and logged_steps(client, run_id) == [1, 2, 3]
+    assert push.returncode != 0 and "Traceback" not in pushed, pushed
+    assert f'Could not connect to the endpoint URL: "{team.s3_endpoint}/' in pushed, pushed
 
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    push = subprocess.run(["dvc", "push"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
-    assert push.returncode != 0 and "Traceback" not in push.stdout + push.stderr, push.stdout + push.stderr
-    assert f'Could not connect to the endpoint URL: "{team.s3_endpoint}/' in push.stderr, push.stderr
-
-    team.s3.start(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
-    status, out = finish(start(project, team), project)  # the rerun: logs the model, trains nothing
+    proc = start(project, team)  # the rerun: logs the model, trains nothing
+    push = dvc(repo, "dvc push -q", "dvc status --cloud")  # the retry
+    status, out = finish(proc, project)
     assert status == 0 and "Traceback" not in out, out
-    import json
-
     metrics = json.loads((project / "metrics/train_baseline.json").read_text())
     assert metrics["resumed_from_epoch"] == 3 and metrics["epochs"] == 3  # trained nothing more
     assert_one_complete_run(client, run_id, before, epochs=3)
@@ -177,7 +186,7 @@ def test_s3_lost_fails_artifact_logging_and_dvc_push_clearly_and_a_rerun_complet
     versions = client.search_model_versions("name = 'poetry-rnn-baseline'")
     assert [v.run_id for v in versions].count(run_id) == 1
 
-    run(["dvc", "push"], repo)  # the retry
-    assert "in sync" in run(["dvc", "status", "--cloud"], repo)
+    pushed = push.communicate(timeout=300)[0]
+    assert push.returncode == 0 and "in sync" in pushed, pushed
     s3 = boto3.client("s3", endpoint_url=team.s3_endpoint)
     assert s3.list_objects_v2(Bucket=team.bucket, Prefix="faults/files/md5/")["KeyCount"] == 1
