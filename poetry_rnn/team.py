@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -118,6 +118,7 @@ class SeaweedS3:
     folder: Path
     port: int
     proc: subprocess.Popen | None = None
+    ports: dict[str, int] = field(default_factory=dict)  # the inner servers', kept for a restart on the same data
 
     @property
     def endpoint(self) -> str:
@@ -133,26 +134,29 @@ class SeaweedS3:
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
         config.write_text(json.dumps({"identities": [identity]}))
         config.chmod(0o600)
-        ports = {name: free_port() for name in ("master", "volume", "filer")}
-        grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+        names = ("master", "volume", "filer", "master.grpc", "volume.grpc", "filer.grpc", "s3.grpc")
+        ports = self.ports or {name: free_port() for name in names}
+        self.ports = ports
         log = self.folder / "weed.log"
         cmd = [weed, "server", f"-dir={self.folder}", f"-ip={HOST}", f"-ip.bind={HOST}",
-               f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
-               f"-volume.port={ports['volume']}", f"-volume.port.grpc={grpc['volume']}",
-               "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
-               "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={grpc['s3']}", f"-s3.config={config}",
+               f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
+               f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
+               "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
+               "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={ports['s3.grpc']}", f"-s3.config={config}",
                "-master.volumeSizeLimitMB=64", "-volume.max=16", "-metricsPort=0"]
-        with open(log, "w") as out:
+        with open(log, "a") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, self.proc, "SeaweedFS's S3 gateway", log)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 20) -> None:
+        """SIGTERM (SeaweedFS then takes about 20 s to stop), then SIGKILL after `wait` seconds; 0: at once."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
 
 
 def make_bucket(endpoint: str, bucket: str, timeout: float = 60) -> None:
@@ -203,13 +207,46 @@ def wait_for_mlflow(url: str, proc: subprocess.Popen, log: Path, timeout: float 
 
 
 @dataclass
+class MlflowServer:
+    """`mlflow server` (mlflow_server_command) on 127.0.0.1:port, its output appended to `log`."""
+
+    backend_store_uri: str
+    artifacts_destination: str
+    port: int
+    log: Path
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        cmd = mlflow_server_command(self.backend_store_uri, self.artifacts_destination, HOST, self.port)
+        with open(self.log, "a") as out:
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        wait_for_mlflow(self.url, self.proc, self.log)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)  # the server and its workers
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=20)
+
+
+@dataclass
 class TeamServices:
-    """What `local_team` started: the tracking URL, the S3 endpoint and bucket, and the database URL."""
+    """What `local_team` started: the tracking URL, the S3 endpoint and bucket, and the database URL; and the
+    services themselves, to stop and start one (tests of a service lost mid-run)."""
 
     tracking_uri: str
     s3_endpoint: str
     bucket: str
     database: str
+    postgres: Postgres = field(repr=False)
+    s3: SeaweedS3 = field(repr=False)
+    server: MlflowServer = field(repr=False)
 
     def env(self) -> dict[str, str]:
         """The variables a team member exports: the server for MLflow, the endpoint for DVC's S3 remote."""
@@ -227,24 +264,15 @@ def local_team(folder: Path, bucket: str = "poetry-rnn", port: int | None = None
                              "from the environment, never from a file in the repo")
     folder = Path(folder).resolve()
     pg, s3 = Postgres(folder / "postgres", free_port()), SeaweedS3(folder / "seaweedfs", free_port())
-    server, log = None, folder / "mlflow-server.log"
+    server = MlflowServer(pg.url, f"s3://{bucket}/mlartifacts", port or free_port(), folder / "mlflow-server.log",
+                          {**server_env(), "MLFLOW_S3_ENDPOINT_URL": s3.endpoint})
     try:
         pg.start()
         s3.start(access, secret)
         make_bucket(s3.endpoint, bucket)
-        port = port or free_port()
-        with open(log, "w") as out:
-            server = subprocess.Popen(
-                mlflow_server_command(pg.url, f"s3://{bucket}/mlartifacts", HOST, port),
-                env={**server_env(), "MLFLOW_S3_ENDPOINT_URL": s3.endpoint}, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        url = f"http://{HOST}:{port}"
-        wait_for_mlflow(url, server, log)
-        yield TeamServices(url, s3.endpoint, bucket, pg.url)
+        server.start()
+        yield TeamServices(server.url, s3.endpoint, bucket, pg.url, pg, s3, server)
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, 15)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=20)
+        server.stop()
         s3.stop()
         pg.stop()

@@ -45,38 +45,80 @@ def mlflow_env() -> None:
         os.environ.setdefault(name, value)
 
 
-def check_server(uri: str) -> None:
-    """Refuse an http(s) tracking server that does not answer one request to /health within CHECK_TIMEOUT."""
+def server_problem(uri: str) -> str | None:
+    """Why an http(s) tracking server does not answer one request to /health within CHECK_TIMEOUT; None when
+    it answers (or the store is not a server)."""
     import requests
 
     if not uri.startswith(("http://", "https://")):
-        return
+        return None
     insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1")
     verify = False if insecure else os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
     try:
         answer = requests.get(f"{uri.rstrip('/')}/health", timeout=CHECK_TIMEOUT, verify=verify)
         # Any answer but a server error means a server is there: one behind a login or a proxy may answer 401
         # or 404 for /health and still serve MLflow's API; 5xx is a proxy whose server is down.
-        reason = f"it answered {answer.status_code} {answer.reason}" if answer.status_code >= 500 else None
+        return f"it answered {answer.status_code} {answer.reason}" if answer.status_code >= 500 else None
     except requests.exceptions.SSLError as err:
-        reason = f"TLS failed ({err})"
+        return f"TLS failed ({err})"
     except requests.Timeout:
-        reason = f"no answer within {CHECK_TIMEOUT} s"
+        return f"no answer within {CHECK_TIMEOUT} s"
     except requests.ConnectionError:
-        reason = "cannot connect (nothing listens there, or the host is unreachable)"
+        return "cannot connect (nothing listens there, or the host is unreachable)"
     except requests.RequestException as err:
-        reason = str(err)
+        return str(err)
+
+
+def check_server(uri: str) -> None:
+    """Refuse an http(s) tracking server that does not answer one request to /health within CHECK_TIMEOUT."""
+    reason = server_problem(uri)
     if reason:
         raise PoetryRnnError(f"the MLflow tracking server {uri} (MLFLOW_TRACKING_URI) does not answer: {reason}. "
                              "Start the server, fix MLFLOW_TRACKING_URI, or unset it to log to the local store "
                              "mlflow.db")
 
 
+def preflight() -> None:
+    """MLflow's settings, and the tracking server checked: what a stage does first, before any of its work, so
+    that a server that is down fails it within seconds (MLflow's client would retry for minutes)."""
+    mlflow_env()
+    check_server(tracking_uri())
+
+
+def tracking_errors() -> tuple[type[BaseException], ...]:
+    """What MLflow's client raises when the store fails: an error answer (a lost database or artifact store
+    behind the server), or no answer."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    return MlflowException, requests.RequestException
+
+
+def _reason(err: BaseException) -> str:
+    """An MLflow error in one short line: for a request that failed, its path and urllib3's cause ('too many 500
+    error responses', 'Connection refused'), not the whole retry report; else the first line of the message."""
+    import re
+
+    text = (str(getattr(err, "message", None) or err).strip().splitlines() or [type(err).__name__])[0]
+    request = re.match(r"API request to (?:\w+://[^/\s]+)?([^?\s]+)\S* failed with exception", text)
+    cause = re.search(r"\(Caused by \w+\((['\"])(?:<[^>]*>: |\w+\([^)]*\): )?(.*?)\1\)", text)
+    if request and cause:
+        return f"a request to {request.group(1)} failed: {cause.group(2)}"
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def tracking_failure(err: BaseException) -> PoetryRnnError:
+    """The one error a stage reports when logging failed: where, why, and that a rerun completes the run."""
+    return PoetryRnnError(
+        f"logging to MLflow at {tracking_uri()} failed: {_reason(err)}. Nothing is lost: once the tracking server "
+        "(and its database and artifact store) answers again, rerun (`dvc repro`); a training stage resumes from its "
+        "checkpoint and completes the same MLflow run")
+
+
 def setup() -> str:
     """Point MLflow at the store and return the experiment id, creating store and experiment once."""
-    mlflow_env()
     team_server = "MLFLOW_TRACKING_URI" in os.environ  # read first: set_tracking_uri exports it
-    check_server(tracking_uri())  # before MLflow's client, whose retries would take minutes to fail
+    preflight()  # before MLflow's client, whose retries would take minutes to fail
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
@@ -256,7 +298,17 @@ def adopt(client, run_id: str, parent_id: str) -> None:
 @contextlib.contextmanager
 def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[object]:
     """One MLflow run for one stage execution, tagged and with the stage's params logged, as a child of
-    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead."""
+    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead.
+    A failure of the tracking store, here or in the stage, is reported as one clear error (tracking_failure)."""
+    try:
+        with _stage_run(stage, params, run_id) as run:
+            yield run
+    except tracking_errors() as err:
+        raise tracking_failure(err) from None
+
+
+@contextlib.contextmanager
+def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]:
     import mlflow
 
     exp_id = setup()
@@ -268,8 +320,7 @@ def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[o
         if run_id is not None:
             if parent_id:
                 adopt(client, run_id, parent_id)
-            with mlflow.start_run(run_id=run_id) as run:
-                yield run
+            run = mlflow.start_run(run_id=run_id)
         else:
             exp_name = os.environ.get("DVC_EXP_NAME", "")
             tags = {
@@ -279,14 +330,27 @@ def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[o
                 "dvc_experiment": exp_name,
             }
             name = f"{exp_name}/{stage}" if exp_name else stage
-            with mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags, parent_run_id=parent_id) as run:
-                if params:
-                    mlflow.log_params(params)
-                yield run
+            run = mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags, parent_run_id=parent_id)
+        try:
+            if params and run_id is None:
+                mlflow.log_params(params)
+            yield run
+        except BaseException:
+            _quietly(mlflow.end_run, "FAILED")
+            raise
+        mlflow.end_run()
         failed = False
     finally:
-        if parent_id:
+        if parent_id and failed:
+            _quietly(close_parent, client, exp_id, parent_id, failed)
+        elif parent_id:
             close_parent(client, exp_id, parent_id, failed)
+
+
+def _quietly(fn, *args) -> None:
+    """fn(*args) after the stage failed: a tracking store that fails here too must not hide the stage's error."""
+    with contextlib.suppress(*tracking_errors()):
+        fn(*args)
 
 
 def _numeric(metrics: dict) -> dict[str, float]:
@@ -305,6 +369,42 @@ def log_epochs(run_id: str, rows: list[dict]) -> None:
     for row in rows:
         if row["epoch"] not in logged:
             mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"], run_id=run_id)
+
+
+def log_epochs_when_possible(run_id: str, rows: list[dict]) -> None:
+    """log_epochs, but a tracking server that does not answer only defers the rows, with a warning: training goes
+    on, and the next epoch (or the stage's end) logs every row still missing. A quick check first, so a server
+    that is down costs one request per epoch, not MLflow's retries."""
+    import sys
+
+    reason = server_problem(tracking_uri())
+    if reason is None:
+        try:
+            log_epochs(run_id, rows)
+            return
+        except tracking_errors() as err:
+            reason = _reason(err)
+    print(f"warning: epoch {rows[-1]['epoch']} is not logged yet, MLflow at {tracking_uri()} failed: {reason}. "
+          "Training goes on; its metrics are logged once the server answers", file=sys.stderr)
+
+
+def unfinished_run(run_id: str | None) -> bool:
+    """Whether `run_id` is a run of the store that never finished: its stage failed after training (e.g. while
+    the tracking server was lost). False for a finished run, or one the store does not have."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if run_id is None:
+        return False
+    preflight()
+    try:
+        return mlflow.MlflowClient(tracking_uri()).get_run(run_id).info.status != "FINISHED"
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return False
+        raise tracking_failure(err) from None
+    except tracking_errors() as err:
+        raise tracking_failure(err) from None
 
 
 def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline: dict | None = None) -> None:

@@ -141,14 +141,15 @@ def _restore_rng(states: list[dict] | dict, shuffle: torch.Generator, coins: tor
     coins.set_state(state["coins"])
 
 
-def resumable(checkpoint_dir: Path, fingerprint: dict) -> dict | None:
+def resumable(checkpoint_dir: Path, fingerprint: dict, complete: bool = False) -> dict | None:
     """The last checkpoint of an interrupted run with the same fingerprint (params and data), or None to start
-    afresh."""
+    afresh; with `complete`, that of a finished training too (its stage failed after it: train() resumed from it
+    trains no further)."""
     path = checkpoint_dir / "last.pt"
     if not path.is_file():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("complete") or state.get("fingerprint") != fingerprint:
+    if (state.get("complete") and not complete) or state.get("fingerprint") != fingerprint:
         return None
     return state
 
@@ -178,7 +179,7 @@ def train(
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
     shuffle, coins = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
-    result, since_best, first = TrainResult(), 0, 1
+    result, since_best, first, last = TrainResult(), 0, 1, cfg.epochs
     prior_seconds, tokens_seen = 0.0, 0  # carried over by a resumed run
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -189,6 +190,7 @@ def train(
         result.best_val_cosine, since_best = resume["best_val_cosine"], resume["since_best"]
         result.resumed_from = resume["epoch"]
         first = resume["epoch"] + 1
+        last = resume["epoch"] if resume.get("complete") else cfg.epochs  # e.g. stopped early: no further
         prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
     else:  # centre on the mean training vector (a resumed model has it in its state)
         model.offset.copy_(train_data.mean_vector(vocab))
@@ -205,7 +207,7 @@ def train(
     per_batch = -(-cfg.batch_size // model.cfg.lines)
     curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
     start = time.perf_counter()
-    bar = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch", disable=None if rank == 0 else True,
+    bar = tqdm(range(first, last + 1), desc="epochs", unit="epoch", disable=None if rank == 0 else True,
                initial=first - 1, total=cfg.epochs)
     for epoch in bar:
         model.train()

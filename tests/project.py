@@ -3,15 +3,19 @@ MLflow look-ups the end-to-end tests share."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+import pytest
 import yaml
 
 from conftest import WORDS, glove_lines, poem_text
@@ -125,3 +129,31 @@ def make_training_project(dest: Path, **train) -> Path:
     params["train"]["teacher_forcing"].update(start=1.0, end=0.2)
     (dest / "params.yaml").write_text(yaml.safe_dump(params))
     return dest
+
+
+@contextlib.contextmanager
+def team_stack(bucket: str = "poetry-rnn") -> Iterator:
+    """The team services (poetry_rnn.team.local_team) with a throwaway S3 identity in the environment, or a skip
+    saying which one cannot start here; MLFLOW_S3_ENDPOINT_URL is set for DVC and boto3 in the test."""
+    from poetry_rnn import team
+    from poetry_rnn.errors import PoetryRnnError
+
+    # Not under tmp_path: as root, PostgreSQL runs as the postgres user, who cannot enter pytest's private folders.
+    folder = Path(tempfile.mkdtemp(prefix="poetry-rnn-team-"))
+    folder.chmod(0o755)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "team-member")  # the test's own throwaway S3 identity
+        env.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret-anywhere-else")
+        services = team.local_team(folder, bucket)
+        try:
+            started = services.__enter__()
+        except PoetryRnnError as err:
+            shutil.rmtree(folder, ignore_errors=True)
+            pytest.skip(f"the team services cannot start on this machine: {err}")
+        env.setenv("MLFLOW_S3_ENDPOINT_URL", started.s3_endpoint)
+        try:
+            yield started
+        finally:
+            started.s3.stop(wait=0)  # its data is deleted next: no need for SeaweedFS's 20 s graceful stop
+            services.__exit__(None, None, None)
+            shutil.rmtree(folder, ignore_errors=True)

@@ -5,16 +5,13 @@ rerun, sees the experiment, and runs two of their own from DVC's queue, two at a
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from http_server import serve_directory
-from poetry_rnn.errors import PoetryRnnError
-from project import STAGES, children, make_inputs, make_project, pipeline_runs, run, stages_ran
+from project import STAGES, children, make_inputs, make_project, pipeline_runs, run, stages_ran, team_stack
 from test_queue import wait_for_queue
 
 pytestmark = pytest.mark.e2e
@@ -22,25 +19,10 @@ BUCKET = "poetry-rnn"
 
 
 @pytest.fixture
-def team(monkeypatch):
+def team():
     """The shared services, or a skip saying which one cannot start here."""
-    from poetry_rnn import team as team_setup
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "team-member")  # the test's own throwaway S3 identity
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret-anywhere-else")
-    # Not under tmp_path: as root, PostgreSQL runs as the postgres user, who cannot enter pytest's private folders.
-    folder = Path(tempfile.mkdtemp(prefix="poetry-rnn-team-"))
-    folder.chmod(0o755)
-    services = team_setup.local_team(folder, BUCKET)
-    try:
-        started = services.__enter__()
-    except PoetryRnnError as err:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"the team services cannot start on this machine: {err}")
-    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", started.s3_endpoint)  # DVC and boto3 in this test
-    yield started
-    services.__exit__(None, None, None)
-    shutil.rmtree(folder, ignore_errors=True)
+    with team_stack(BUCKET) as started:
+        yield started
 
 
 def git(project: Path, *args: str) -> str:

@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 
 import mlflow
 import pytest
@@ -350,3 +352,53 @@ def test_mlflow_gives_up_on_a_server_that_went_away_within_seconds(clean_env, mo
     with pytest.raises(MlflowException):
         client.get_experiment_by_name(tracking.EXPERIMENT)
     assert time.monotonic() - start < 20  # MLflow's own defaults retry for 4.5 minutes
+
+
+@pytest.mark.parametrize("nproc", [1, 2])
+def test_a_training_stage_checks_the_tracking_server_before_its_work(clean_env, tmp_path, nproc):
+    """Before reading GloVe and the chunks (absent here: a stage that read them first would fail on them), and
+    before starting data-parallel workers, whose launcher would wrap the error in its own report."""
+    import time
+
+    import yaml
+
+    from poetry_rnn.team import free_port
+
+    folder = glove_project(tmp_path / "project")
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["train"]["nproc"] = nproc
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    uri = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_HTTP_", "DVC_"))}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "poetry_rnn.stages.train_baseline"], cwd=folder,
+                          env={**env, "MLFLOW_TRACKING_URI": uri}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"error: the MLflow tracking server {uri} (MLFLOW_TRACKING_URI) does not answer")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # no launcher report
+    assert time.monotonic() - start < 30
+
+
+def test_dvc_repro_stops_at_the_first_stage_when_the_tracking_server_does_not_answer(clean_env, tmp_path):
+    import time
+
+    from http_server import serve_directory
+    from poetry_rnn.team import free_port
+    from project import make_inputs, make_project
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    make_inputs(tmp_path / "served")
+    with serve_directory(tmp_path / "served") as url:
+        project = make_project(tmp_path / "project", url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_HTTP_", "DVC_"))}
+        env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+        start = time.monotonic()
+        proc = subprocess.run(["dvc", "repro"], cwd=project, env={**env, "MLFLOW_TRACKING_URI": uri},
+                              capture_output=True, text=True, timeout=300)
+        seconds = time.monotonic() - start
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out
+    assert f"error: the MLflow tracking server {uri} (MLFLOW_TRACKING_URI) does not answer" in out, out
+    assert "failed to reproduce 'download_glove'" in out, out  # the first stage that logs, before its download
+    assert not (project / "data/glove").exists() and not (project / "data/downloads").exists()
+    assert seconds < 30, out

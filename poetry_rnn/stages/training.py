@@ -19,7 +19,9 @@ from poetry_rnn.glove import load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
-from poetry_rnn.tracking import finish_stage, log_epochs, registered_name, stage_run
+from poetry_rnn.tracking import (
+    finish_stage, log_epochs, log_epochs_when_possible, preflight, registered_name, stage_run, unfinished_run,
+)
 from poetry_rnn.train import load_model, pick_device, resumable, train
 
 
@@ -42,6 +44,7 @@ def run_training_stage(architecture: str) -> None:
     data-parallel processes; rank 0 alone writes outputs and logs."""
     stage = ARCHITECTURES[architecture]
     p = load_params()
+    preflight()  # a tracking server that is down fails the stage now, not after loading the data
     if p.train.nproc > 1 and not distributed.launched():
         distributed.relaunch(p.train.nproc, f"poetry_rnn.stages.{stage}")
     print(distributed.share_cores(), file=sys.stderr)
@@ -61,7 +64,12 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
     trained_with = fingerprint(stage, p)
     out = stage_dir(stage)
     checkpoints = out / "checkpoints"
-    resume = resumable(checkpoints, trained_with)
+    resume = resumable(checkpoints, trained_with, complete=True)
+    if resume is not None and resume.get("complete"):
+        # Trained, but the stage failed after it (the tracking server lost while logging the model): finish
+        # that run without training. A run that finished is trained afresh (`dvc repro -f`, a changed code dep).
+        finish = main and unfinished_run(resume.get("mlflow_run_id"))
+        resume = resume if distributed.all_objects(finish)[0] else None  # rank 0 decides for all
     distributed.barrier()  # every rank has read the checkpoint before rank 0 may drop it
     if resume is None and main:
         shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another run's checkpoints
@@ -82,13 +90,20 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         )
         model = Autoencoder(cfg)
         model.vocab.copy_(torch.from_numpy(candidates))
+        rows = list(resume["history"]) if resume else []
+
+        def on_epoch(epoch: int, row: dict) -> None:  # a server lost mid-training defers the rows, not training
+            rows.append(row)
+            log_epochs_when_possible(run_id, rows)
+
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
             p.train, checkpoints, device, fingerprint=trained_with, resume=resume,
-            extra_state={"mlflow_run_id": run_id}, on_epoch=lambda epoch, row: log_epochs(run_id, [row]),
+            extra_state={"mlflow_run_id": run_id}, on_epoch=on_epoch,
         )
         if not main:
             return
+        log_epochs(run_id, result.history)  # those deferred; a server still down fails the stage here
         with atomic_path(out / "history.csv") as tmp:
             pd.DataFrame(result.history).to_csv(tmp, index=False)
         best = load_model(checkpoints / "best.pt")
