@@ -11,20 +11,43 @@ import torch
 
 from poetry_rnn import distributed
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.chunking import load_chunks, load_vocabulary
+from poetry_rnn.chunking import Chunks, load_chunks, load_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.download import sha256_file
-from poetry_rnn.glove import load_glove
+from poetry_rnn.evaluate import model_reconstructor, sample_windows, score_tokens, scored_tokens, summarize
+from poetry_rnn.glove import Glove, load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
-from poetry_rnn.tracking import finish_stage, log_epochs, registered_name, stage_run
+from poetry_rnn.tracking import finish_stage, log_epochs, log_setup, registered_name, stage_run
 from poetry_rnn.train import load_model, pick_device, resumable, train
+from poetry_rnn.words import Candidates
 
 
 # Params added after checkpoints existed, with the value that trains as before them: left out of the fingerprint
 # while they hold it, so a checkpoint from before stays valid (one process trains as training did before nproc).
 ADDED_LATER = {"train.nproc": 1}
+
+# Validation windows scored for content-word accuracy after each epoch: a fixed sample, since the nearest-word
+# search over every validation token would add about a tenth to an epoch on the six-book defaults (README:
+# "MLflow"); the sample bounds the cost whatever the corpus size.
+VAL_SAMPLE = 1000
+CONTENT = "val_content_word_accuracy_pct"  # the per-epoch column of history.csv and metric of the run
+
+
+def content_word_validation(val: Chunks, vocab: Vocab, rows, glove: Glove, seed: int, device: torch.device):
+    """The per-epoch validation content-word accuracy (percent) as the evaluate stage scores it: free running,
+    the one nearest-word search, on a fixed sample of VAL_SAMPLE validation windows; and the sample's size."""
+    sample = sample_windows(val, VAL_SAMPLE, seed)
+    candidates = Candidates.from_rows(rows, glove.vectors)
+    tokens, windows = scored_tokens(sample, candidates, glove.words), Windows.from_chunks(sample, vocab)
+
+    def validate(model: Autoencoder) -> dict[str, float]:
+        scores = score_tokens(model_reconstructor(model, device), windows, vocab, candidates, device=device)
+        share = summarize(scores, tokens)["content_word_accuracy"]
+        return {} if share is None else {CONTENT: 100 * share}  # None: the sample holds no content word
+
+    return validate, {"val_sample_windows": len(sample), "val_sample_content_words": int(tokens.content.sum())}
 
 
 def fingerprint(stage: str, p: Params) -> dict[str, object]:
@@ -67,8 +90,10 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
     tracked = stage_run(stage, stage_params(stage, p), run_id=run_id) if main else contextlib.nullcontext()
     with tracked as run:
         run_id = run.info.run_id if main else None
+        # The epoch's window is a schedule only with a curriculum; without one it is the run's `window` param.
+        constants = () if p.train.curriculum else ("window",)
         if resume is not None and main:  # epochs checkpointed but not yet reported when the run was killed
-            log_epochs(run_id, resume["history"])
+            log_epochs(run_id, resume["history"], constants)
         torch.manual_seed(p.train.seed)
         vocab = Vocab.from_chunks(glove.vectors, train_chunks, val_chunks)
         hidden = p.model.hidden if architecture == "attention" else p.model.baseline_hidden or p.model.hidden
@@ -80,10 +105,14 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         )
         model = Autoencoder(cfg)
         model.vocab.copy_(torch.from_numpy(candidates))
+        validate, sample = content_word_validation(val_chunks, vocab, candidates, glove, p.seed, device)
+        if main:
+            log_setup(run_id, {"window": cfg.window, "parameters": model.num_parameters(),
+                               "processes": distributed.world(), **sample})
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
-            p.train, checkpoints, device, fingerprint=trained_with, resume=resume,
-            extra_state={"mlflow_run_id": run_id}, on_epoch=lambda epoch, row: log_epochs(run_id, [row]),
+            p.train, checkpoints, device, fingerprint=trained_with, resume=resume, validate=validate,
+            extra_state={"mlflow_run_id": run_id}, on_epoch=lambda epoch, row: log_epochs(run_id, [row], constants),
         )
         if not main:
             return
@@ -106,4 +135,4 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
             "parameters": best.num_parameters(),
             "processes": distributed.world(),
         }
-        finish_stage(stage, metrics, [checkpoints, out / "history.csv"])
+        finish_stage(stage, metrics, [checkpoints, out / "history.csv"], setup=("parameters", "processes"))
