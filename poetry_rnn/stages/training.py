@@ -29,8 +29,8 @@ from poetry_rnn.words import Candidates
 ADDED_LATER = {"train.nproc": 1}
 
 # Validation windows scored for content-word accuracy after each epoch: a fixed sample, since the nearest-word
-# search over every validation token would add about a tenth to an epoch on the six-book defaults (README:
-# "MLflow"); the sample bounds the cost whatever the corpus size.
+# search over every validation token adds a fifth to an epoch on the six-book defaults, the sample 3% (README:
+# "Training and evaluation in detail"); the sample bounds the cost whatever the corpus size.
 VAL_SAMPLE = 1000
 CONTENT = "val_content_word_accuracy_pct"  # the per-epoch column of history.csv and metric of the run
 
