@@ -19,7 +19,7 @@ from poetry_rnn.paths import ARCHITECTURES, GLOVE
 
 MODELS = tuple(tracking.registered_name(m) for m in reversed(ARCHITECTURES))  # attention first
 RUN_PARAMS = ("model.heads", "model.cell", "model.bottleneck")
-RUN_METRICS = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", "best_val_cosine")
+RUN_METRICS = ("content_word_accuracy_pct", "nearest_word_accuracy_pct", "test_cosine_pct", "best_val_cosine")
 
 
 def require_store() -> str:
@@ -62,7 +62,7 @@ def ui(port: int) -> None:
     team_server = uri.startswith(("http://", "https://"))
     try:
         exp_id = tracking.setup()
-        tracking.save_runs_view(exp_id, RUN_PARAMS, RUN_METRICS)
+        tracking.save_runs_view(exp_id)
     except MlflowException as err:
         raise PoetryRnnError(f"MLflow at {uri}: {err.message}") from None
     base = uri if team_server else f"http://127.0.0.1:{port}"
@@ -90,7 +90,7 @@ def run_row(run) -> list[str]:
     short = name.removesuffix(f"/{stage}") if stage and name != stage else name  # the stage has its column
     return [short, stage, run.info.status, started,
             *(params.get(k, "") for k in RUN_PARAMS),
-            *(f"{metrics[k]:.4f}" if k in metrics else "" for k in RUN_METRICS)]
+            *(f"{metrics[k]:.{2 if k.endswith('_pct') else 4}f}" if k in metrics else "" for k in RUN_METRICS)]
 
 
 @main.command()
@@ -114,7 +114,7 @@ def runs(limit: int, stage: str | None) -> None:
     table = Table(title=f"{len(found)} most recent runs of {tracking.EXPERIMENT}", box=box.SIMPLE_HEAD,
                   collapse_padding=True, show_edge=False, pad_edge=False)
     headers = ("run", "stage", "status", "started", *(k.removeprefix("model.") for k in RUN_PARAMS),
-               *(k.replace("_", " ") for k in RUN_METRICS))
+               *(k.replace("_pct", " %").replace("_", " ") for k in RUN_METRICS))
     for i, header in enumerate(headers):
         table.add_column(header, justify="right" if i >= 4 + len(RUN_PARAMS) else "left", overflow="fold")
     for row in rows:

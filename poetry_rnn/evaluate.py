@@ -41,6 +41,13 @@ def scored_tokens(chunks: Chunks, candidates: Candidates, words: list[str]) -> T
     return Tokens(np.unique(poem, return_inverse=True)[1], content_words(rows, ranks, words), rank_band(ranks))
 
 
+def sample_windows(chunks: Chunks, n: int, seed: int) -> Chunks:
+    """A fixed, seeded sample of n windows, in their order (all of them when there are no more than n): each of
+    its tokens is scored where the split scores it, so its scores estimate the split's."""
+    pick = np.sort(np.random.default_rng(seed).permutation(len(chunks))[:n])
+    return Chunks(chunks.ids[pick], chunks.mask[pick], chunks.poem[pick], chunks.score[pick])
+
+
 @dataclass
 class TokenScores:
     """One reconstructor's result on each scored token, in the order of Tokens."""

@@ -182,15 +182,23 @@ def _experiment_id(location: str | None) -> str:
         return mlflow.get_experiment_by_name(EXPERIMENT).experiment_id
 
 
-def save_runs_view(exp_id: str, params: tuple[str, ...], metrics: tuple[str, ...]) -> None:
-    """Save the runs page's view VIEW on the experiment, as the UI's "Views" menu does: the training runs (which
-    carry the test scores), best content-word accuracy first, with these param and metric columns. Sorted by a
-    score, not by time, the UI lists the child runs themselves instead of their collapsed parents."""
+# The saved view's columns: the params an experiment usually changes, and the pipeline's headline scores.
+VIEW_PARAMS = ("model.heads", "model.cell", "model.bottleneck", "chunk.window")
+VIEW_METRICS = ("attention.content_word_accuracy_pct", "baseline.content_word_accuracy_pct", "attention.test_cosine_pct",
+                "baseline.test_cosine_pct", "reference.pca.content_word_accuracy_pct")
+
+
+def save_runs_view(exp_id: str) -> None:
+    """Save the runs page's view VIEW on the experiment, as the UI's "Views" menu does: the pipeline runs, one row
+    per `dvc repro` or experiment (their parents carry the params and headline scores), best attention content-word
+    accuracy first, with VIEW_PARAMS and VIEW_METRICS as columns."""
     import mlflow
 
-    state = {"searchFilter": "tags.stage LIKE 'train_%'", "orderByKey": "metrics.`content_word_accuracy`",
-             "orderByAsc": False,
-             "selectedColumns": [f"params.`{k}`" for k in params] + [f"metrics.`{k}`" for k in metrics]}
+    columns = [f"params.`{k}`" for k in VIEW_PARAMS] + [f"metrics.`{k}`" for k in VIEW_METRICS]
+    state = {"searchFilter": "tags.kind = 'pipeline'", "orderByKey": f"metrics.`{VIEW_METRICS[0]}`",
+             "orderByAsc": False, "selectedColumns": columns, "columnOrder": columns,
+             # wide enough for each column's name: the UI's default cuts `attention.content_word_accuracy_pct` at 14
+             "columnWidths": {c: round(6.5 * len(c.split("`")[1])) + 40 for c in columns}}
     now = int(time.time() * 1000)
     view = {"name": VIEW, "createdAt": now, "updatedAt": now, "state": json.dumps(state)}
     mlflow.MlflowClient().set_experiment_tag(exp_id, f"mlflow.sharedViewState.{VIEW}", json.dumps(view))
@@ -249,15 +257,36 @@ def _logged_params(stage: str) -> dict | None:
         return None
 
 
+def pipeline_name() -> str:
+    """What the runs of this pipeline execution are named after: the DVC experiment's name under `dvc exp run`,
+    else `workspace@<short commit>` (a plain `dvc repro` works on the workspace, as `dvc exp show` calls it)."""
+    commit = git_commit()
+    return os.environ.get("DVC_EXP_NAME") or ("workspace" if commit == "unknown" else f"workspace@{commit[:7]}")
+
+
+def pipeline_params() -> dict:
+    """Every param the pipeline's stages read (params.stage_params of each), flat: what its parent run logs."""
+    params = {}
+    for stage in STAGES:
+        params |= _logged_params(stage) or {}
+    return params
+
+
 def parent_run(client, exp_id: str, key: str) -> str:
-    """The id of this execution's parent run, created by its first stage; reopened (RUNNING) for the next child."""
+    """The id of this execution's parent run, created by its first stage with the pipeline's params; reopened
+    (RUNNING) for the next child."""
+    from mlflow.entities import Param
+
     found = client.search_runs([exp_id], f"tags.kind = 'pipeline' and tags.execution = '{key}'", max_results=1)
     if found:
         client.update_run(found[0].info.run_id, status="RUNNING")
         return found[0].info.run_id
-    exp_name = os.environ.get("DVC_EXP_NAME", "")
-    tags = {"kind": "pipeline", "execution": key, "dvc_experiment": exp_name, "git_commit": git_commit()}
-    return client.create_run(exp_id, run_name=exp_name or "repro", tags=tags).info.run_id
+    name = pipeline_name()
+    tags = {"kind": "pipeline", "pipeline": name, "execution": key, "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
+            "git_commit": git_commit()}
+    run_id = client.create_run(exp_id, run_name=name, tags=tags).info.run_id
+    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in pipeline_params().items()])
+    return run_id
 
 
 def stage_status(client, exp_id: str, parent_id: str) -> dict[str, str]:
@@ -322,15 +351,16 @@ def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]
                 adopt(client, run_id, parent_id)
             run = mlflow.start_run(run_id=run_id)
         else:
-            exp_name = os.environ.get("DVC_EXP_NAME", "")
+            pipeline = pipeline_name()
             tags = {
                 "stage": stage,
+                "pipeline": pipeline,
                 "git_commit": git_commit(),
                 "params_hash": params_hash(params),
-                "dvc_experiment": exp_name,
+                "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
             }
-            name = f"{exp_name}/{stage}" if exp_name else stage
-            run = mlflow.start_run(experiment_id=exp_id, run_name=name, tags=tags, parent_run_id=parent_id)
+            run = mlflow.start_run(experiment_id=exp_id, run_name=f"{pipeline}/{stage}", tags=tags,
+                                   parent_run_id=parent_id)
         try:
             if params and run_id is None:
                 mlflow.log_params(params)
@@ -360,18 +390,20 @@ def _numeric(metrics: dict) -> dict[str, float]:
     return {k: float(v) for k, v in flatten(metrics).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def log_epochs(run_id: str, rows: list[dict]) -> None:
-    """Log each epoch row (its metrics at step = epoch) that the run has not logged yet: an epoch is logged after
-    its checkpoint, so a run killed in between, resumed, logs it then, and never twice."""
+def log_epochs(run_id: str, rows: list[dict], constants: tuple[str, ...] = ()) -> None:
+    """Log each epoch row (its metrics at step = epoch, but `constants`, the same every epoch) that the run has not
+    logged yet: an epoch is logged after its checkpoint, so a run killed in between, resumed, logs it then, and
+    never twice."""
     import mlflow
 
     logged = {m.step for m in mlflow.MlflowClient().get_metric_history(run_id, "train_loss")}
     for row in rows:
         if row["epoch"] not in logged:
-            mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"], run_id=run_id)
+            mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch" and k not in constants},
+                               step=row["epoch"], run_id=run_id)
 
 
-def log_epochs_when_possible(run_id: str, rows: list[dict]) -> None:
+def log_epochs_when_possible(run_id: str, rows: list[dict], constants: tuple[str, ...] = ()) -> None:
     """log_epochs, but a tracking server that does not answer only defers the rows, with a warning: training goes
     on, and the next epoch (or the stage's end) logs every row still missing. A quick check first, so a server
     that is down costs one request per epoch, not MLflow's retries."""
@@ -380,7 +412,7 @@ def log_epochs_when_possible(run_id: str, rows: list[dict]) -> None:
     reason = server_problem(tracking_uri())
     if reason is None:
         try:
-            log_epochs(run_id, rows)
+            log_epochs(run_id, rows, constants)
             return
         except tracking_errors() as err:
             reason = _reason(err)
@@ -407,9 +439,24 @@ def unfinished_run(run_id: str | None) -> bool:
         raise tracking_failure(err) from None
 
 
-def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline: dict | None = None) -> None:
+def log_setup(run_id: str, values: dict) -> None:
+    """Log what describes a run's setup (sizes, counts: the same from its start to its end) as params, not metrics;
+    a resumed run keeps the values it logged first (MLflow never changes a param)."""
+    import mlflow
+    from mlflow.entities import Param
+
+    client = mlflow.MlflowClient()
+    logged = client.get_run(run_id).data.params
+    if set(values) - set(logged):
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in values.items() if k not in logged])
+
+
+def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline: dict | None = None,
+                 setup: tuple[str, ...] = ()) -> None:
     """Write the stage's figures in full to stages/<stage>/details.json and its headline, if it has one, to
-    metrics/<stage>.json (atomically); log every figure and both files, and the stage's artifacts, to the active run."""
+    metrics/<stage>.json (atomically); log every figure and both files, and the stage's artifacts, to the active run.
+    The numbers under a key named in `setup` (e.g. 'parameters', or 'tokens' anywhere in the nesting) describe the
+    setup and are logged as params instead."""
     import mlflow
 
     from poetry_rnn.atomic import write_json
@@ -419,7 +466,10 @@ def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline
     write_json(written[0], details)
     if headline is not None:
         write_json(written[1], headline)
-    mlflow.log_metrics(_numeric(details))
+    numbers = _numeric(details)
+    constant = {k: v for k, v in numbers.items() if set(k.split(".")) & set(setup)}
+    log_setup(mlflow.active_run().info.run_id, {k: int(v) if v.is_integer() else v for k, v in constant.items()})
+    mlflow.log_metrics({k: v for k, v in numbers.items() if k not in constant})
     artifacts = [Path(a) for a in artifacts]
     alone = [f for f in written if not any(f.is_relative_to(a) for a in artifacts)]  # not twice, if in a logged folder
     for path in [*alone, *artifacts]:
@@ -445,21 +495,46 @@ def training_run_id(stage_folder: Path) -> str | None:
     return torch.load(best, weights_only=True).get("mlflow_run_id") if best.is_file() else None
 
 
+def percent(scores: dict) -> dict[str, float]:
+    """Scores (shares, cosines) as MLflow metrics in percent, each name ending in _pct: MLflow's UI rounds a value
+    below 10 to 3 decimals (0.32672 and 0.32657 both show as 0.327) and one from 10 to 100 to 2 (32.67, 32.66)."""
+    return {f"{k}_pct": 100 * v for k, v in _numeric(scores).items()}
+
+
+TEST_SCORES = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", "test_cosine_median")
+
+
 def log_test_scores(run_id: str | None, scores: dict) -> None:
-    """A model's test scores on the run that trained it, so comparing training runs shows them."""
+    """A model's test scores (percent) on the run that trained it, so comparing training runs shows them."""
     import sys
 
     import mlflow
+    from mlflow.entities import Metric
     from mlflow.exceptions import MlflowException
 
     if run_id is None:
         return
+    now = int(time.time() * 1000)
     try:
-        for key in ("content_word_accuracy", "nearest_word_accuracy", "test_cosine", "test_cosine_median"):
-            if scores[key] is not None:
-                mlflow.MlflowClient().log_metric(run_id, key, float(scores[key]))
+        metrics = percent({k: scores[k] for k in TEST_SCORES})
+        mlflow.MlflowClient().log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
     except MlflowException as err:  # a checkpoint trained against another store (e.g. a team server)
         print(f"cannot log test scores on training run {run_id}: {err}", file=sys.stderr)
+
+
+def log_to_pipeline(metrics: dict[str, float] | None = None, tags: dict[str, str] | None = None) -> None:
+    """Log metrics and tags to the parent run of the active stage run (its pipeline), if it has one: what the
+    pipeline's row in the runs table shows."""
+    import mlflow
+    from mlflow.entities import Metric, RunTag
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    client = mlflow.MlflowClient()
+    parent_id = client.get_run(mlflow.active_run().info.run_id).data.tags.get(MLFLOW_PARENT_RUN_ID)
+    if parent_id:
+        now = int(time.time() * 1000)
+        client.log_batch(parent_id, metrics=[Metric(k, v, now, 0) for k, v in (metrics or {}).items()],
+                                        tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()])
 
 
 def crown_champion(winner: str, run_ids: dict[str, str | None]) -> None:

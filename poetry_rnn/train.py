@@ -166,13 +166,16 @@ def train(
     on_epoch: Callable[[int, dict], None] | None = None,
     resume: dict | None = None,
     extra_state: dict | None = None,
+    validate: Callable[[Autoencoder], dict[str, float]] | None = None,
 ) -> TrainResult:
     """Train; write last.pt (and best.pt on a better val cosine) after every epoch.
 
     `fingerprint` (params and data hashes) is stored in checkpoints; `resume`, a state from resumable(),
     continues an interrupted run so that it ends exactly as an uninterrupted one would. `on_epoch` is called
     after the epoch's checkpoint is on disk, so a run killed in between has the epoch in last.pt but not
-    reported: the caller reports what resume["history"] holds and it has not."""
+    reported: the caller reports what resume["history"] holds and it has not. `validate` adds its scores of the
+    model to each epoch's row, after the validation cosine (it must not draw random numbers: a resumed run would
+    differ)."""
     model.to(device)
     table = vocab.table.to(device)
     rank, processes = distributed.rank(), distributed.world()
@@ -253,6 +256,7 @@ def train(
             "epoch": epoch,
             "train_loss": loss_sum.item() / batches,
             "val_cosine": mean_cosine(model, val_data, vocab, cfg.batch_size * 4, device),
+            **(validate(model) if validate else {}),
             "lr": opt.param_groups[0]["lr"],
             "teacher_forcing": ratio,
             "window": window,

@@ -44,8 +44,8 @@ def register(name: str, heads: int) -> None:
         mlflow.pytorch.log_model(model.eval(), name="model", serialization_format="pickle",
                                  registered_model_name=name, pip_requirements=["torch"])
         tracking.finish_stage("train_attention" if heads else "train_baseline",
-                              {"best_val_cosine": 0.25, "test_cosine": 0.5, "nearest_word_accuracy": 0.125,
-                               "content_word_accuracy": 0.0625})
+                              {"best_val_cosine": 0.25, "test_cosine_pct": 50.0, "nearest_word_accuracy_pct": 12.5,
+                               "content_word_accuracy_pct": 6.25})
 
 
 def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruction(project):
@@ -79,7 +79,7 @@ def test_runs_lists_recent_runs_with_params_and_scores(project):
     row = next(line for line in result.stdout.splitlines() if "train_attention" in line)
     cells = re.split(r"\s{2,}", row.strip())  # columns apart by two spaces or more; the empty ones vanish
     assert cells[1:3] == ["train_attention", "FINISHED"] and cells[4] == "2"
-    assert cells[-4:] == ["0.0625", "0.1250", "0.5000", "0.2500"]
+    assert cells[-4:] == ["6.25", "12.50", "50.00", "0.2500"]
 
 
 def test_runs_fits_a_terminal_of_100_columns_and_keeps_every_value(project, monkeypatch):
@@ -94,7 +94,7 @@ def test_runs_fits_a_terminal_of_100_columns_and_keeps_every_value(project, monk
     first = lines[rule - 1].index("stage")  # the run column: up to the stage column
     assert "".join(line[:first].strip() for line in lines[rule + 1:]) == name  # the name in full, folded
     row = lines[rule + 1]
-    for value in ("FINISHED", "2", "0.0625", "0.1250", "0.5000", "0.2500"):
+    for value in ("FINISHED", "2", "6.25", "12.50", "50.00", "0.2500"):
         assert f" {value} " in f" {row} ", value
 
 

@@ -8,7 +8,7 @@ import torch
 from poetry_rnn.chunking import make_chunks, training_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.evaluate import (
-    TokenScores, Tokens, bootstrap, mean_vector_reconstructor, score_tokens, scored_tokens, summarize,
+    TokenScores, Tokens, bootstrap, mean_vector_reconstructor, sample_windows, score_tokens, scored_tokens, summarize,
 )
 from poetry_rnn.words import COMMON, Candidates, content_words, is_punctuation, rank_band
 
@@ -150,3 +150,15 @@ def test_bootstrap_interval_widens_with_fewer_poems():
         ci, _ = bootstrap({"m": fake_scores(rng, poems, 20, 0.3, 0.6)}, tokens, [], seed=0)
         widths.append(ci["m"]["nearest_word_accuracy"][1] - ci["m"]["nearest_word_accuracy"][0])
     assert widths[0] > 2.5 * widths[1]  # about sqrt(16) = 4 times wider
+
+
+def test_a_sample_of_windows_is_fixed_by_its_seed_and_keeps_each_windows_scored_tokens():
+    words, vectors, poems = corpus()
+    chunks = make_chunks(poems, list(range(len(poems))), window=20, stride=7)
+    a, b, c = (sample_windows(chunks, 10, seed) for seed in (0, 0, 1))
+    assert len(a) == 10 and np.array_equal(a.ids, b.ids) and not np.array_equal(a.ids, c.ids)
+    rows = [np.flatnonzero((chunks.ids == w).all(1) & (chunks.mask == m).all(1))[0] for w, m in zip(a.ids, a.mask)]
+    assert rows == sorted(rows)  # in the split's order
+    assert np.array_equal(a.score, chunks.score[rows]) and np.array_equal(a.poem, chunks.poem[rows])
+    whole = sample_windows(chunks, len(chunks) + 5, 0)
+    assert np.array_equal(whole.ids, chunks.ids) and np.array_equal(whole.score, chunks.score)  # all, when no more

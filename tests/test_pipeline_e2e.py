@@ -76,7 +76,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
 
     # One parent run for the `dvc repro`, its seven stage runs as children, each named in a tag.
     [repro] = pipeline_runs(runs)
-    assert len(runs) == 8 and repro.info.status == "FINISHED" and repro.info.run_name == "repro"
+    assert len(runs) == 8 and repro.info.status == "FINISHED"  # named workspace@<commit>: check_runs_tell_the_story
     assert {r.info.run_id for r in children(runs, repro)} == {r.info.run_id for r in by_stage.values()}
     assert all(repro.data.tags[f"stage.{s}"] == f"ran: {by_stage[s].info.run_id}" for s in STAGES)
     for stage, r in by_stage.items():
@@ -86,7 +86,8 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
         assert client.list_artifacts(r.info.run_id), stage
     train_keys = {k for k in by_stage["train_baseline"].data.metrics}
     assert train_keys == set(by_stage["train_attention"].data.metrics)  # compared column for column
-    assert {"val_cosine", "train_loss", "best_val_cosine", "parameters"} <= train_keys
+    assert {"val_cosine", "val_content_word_accuracy_pct", "train_loss", "best_val_cosine"} <= train_keys
+    check_runs_tell_the_story(project, client, repro, by_stage, metrics)
     assert "model.heads" not in by_stage["train_baseline"].data.params
     assert by_stage["train_attention"].data.params["model.heads"] == "2"
     assert len(client.get_metric_history(by_stage["train_baseline"].info.run_id, "val_cosine")) == 3
@@ -121,6 +122,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     # The sweep's parent holds its three stage runs and says where the four skipped stages' outputs came from.
     [sweep] = [r for r in pipeline_runs(runs) if r.data.tags["dvc_experiment"] == "heads8"]
     assert sweep.info.run_name == "heads8" and sweep.info.status == "FINISHED"
+    assert all(r.info.run_name == f"heads8/{r.data.tags['stage']}" for r in new)
     assert {r.info.run_id for r in children(runs, sweep)} == {r.info.run_id for r in new}
     for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
         assert sweep.data.tags[f"stage.{stage}"] == ("skipped: unchanged or restored from DVC's run-cache; "
@@ -131,11 +133,18 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     sweep_attention = next(r for r in new if r.data.tags["stage"] == "train_attention")
     for training, model in ((by_stage["train_baseline"], "baseline"), (sweep_attention, "attention")):
         got = client.get_run(training.info.run_id).data.metrics
-        assert {"content_word_accuracy", "test_cosine", "test_cosine_median", "nearest_word_accuracy"} <= set(got), model
+        assert {"content_word_accuracy_pct", "test_cosine_pct", "test_cosine_median_pct",
+                "nearest_word_accuracy_pct"} <= set(got), model
     swept = json.loads((project / "stages/evaluate/details.json").read_text())
     got = client.get_run(sweep_attention.info.run_id).data.metrics
-    assert got["test_cosine"] == pytest.approx(swept["attention"]["test_cosine"])
-    assert got["nearest_word_accuracy"] == pytest.approx(swept["attention"]["nearest_word_accuracy"])
+    assert got["test_cosine_pct"] == pytest.approx(100 * swept["attention"]["test_cosine"])  # in percent
+    assert got["nearest_word_accuracy_pct"] == pytest.approx(100 * swept["attention"]["nearest_word_accuracy"])
+
+    # The sweep's parent: its params (heads 8) and its own pipeline's scores, so the two pipelines compare in a row.
+    sweep = client.get_run(sweep.info.run_id)
+    assert sweep.data.params["model.heads"] == "8" and sweep.data.params["chunk.window"] == "50"
+    check_headline(sweep, swept)
+    assert sweep.data.tags["champion"] == json.loads((project / "metrics/compare.json").read_text())["champion"]
 
     # 4. Registry: each training run registered a version; `champion` sits on the sweep's winner only.
     for name, trained in (("baseline", [by_stage["train_baseline"]]),
@@ -156,15 +165,78 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     compare_run = next(r for r in new if r.data.tags["stage"] == "compare")
     assert "compare/report.html" in {a.path for a in client.list_artifacts(compare_run.info.run_id, "compare")}
 
-    # 5. A real `mlflow server` over the store serves both training runs with the same metric keys, scores included.
+    # 5. A real `mlflow server` over the store serves both training runs with the same metric keys, scores included,
+    # and the saved view `poetry-rnn ui` lands on: the two pipelines, one row each, with every column it shows.
+    from poetry_rnn import tracking
+
+    tracking.save_runs_view(exp.experiment_id)
     with mlflow_server(project) as base:
         found = requests.post(f"{base}/api/2.0/mlflow/runs/search", timeout=30, json={
             "experiment_ids": [exp.experiment_id], "filter": "tags.stage LIKE 'train_%'", "max_results": 100}).json()
+        tags = requests.get(f"{base}/api/2.0/mlflow/experiments/get", params={"experiment_id": exp.experiment_id},
+                            timeout=30).json()["experiment"]["tags"]
+        view = json.loads(json.loads(next(t["value"] for t in tags if t["key"] == f"mlflow.sharedViewState.{tracking.VIEW}"))["state"])
+        rows = requests.post(f"{base}/api/2.0/mlflow/runs/search", timeout=30, json={
+            "experiment_ids": [exp.experiment_id], "filter": view["searchFilter"], "max_results": 100,
+            "order_by": [f"{view['orderByKey']} {'ASC' if view['orderByAsc'] else 'DESC'}"]}).json()["runs"]
+    assert sorted(r["info"]["run_name"] for r in rows) == sorted([repro.info.run_name, "heads8"])
+    best = [{m["key"]: m["value"] for m in r["data"]["metrics"]} for r in rows]
+    key = "attention.content_word_accuracy_pct"
+    assert [m[key] for m in best] == sorted((m[key] for m in best), reverse=True)  # best attention model first
+    for row in rows:
+        shown = {f"{kind}.`{m['key']}`" for kind in ("params", "metrics") for m in row["data"][kind]}
+        assert set(view["selectedColumns"]) <= shown, row["info"]["run_name"]  # no empty cell
     served = {r["info"]["run_id"]: {m["key"] for m in r["data"].get("metrics", [])} for r in found["runs"]}
     assert set(served) == {by_stage["train_baseline"].info.run_id, by_stage["train_attention"].info.run_id,
                            sweep_attention.info.run_id}
     assert len({frozenset(keys) for keys in served.values()}) == 1  # one set of columns in Compare
-    assert {"test_cosine", "nearest_word_accuracy", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
+    assert {"test_cosine_pct", "nearest_word_accuracy_pct", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
+
+
+def check_runs_tell_the_story(project, client, repro, by_stage: dict, metrics: dict) -> None:
+    """Every run named <pipeline>/<stage>; validation content-word accuracy per epoch, once each, as history.csv has
+    it; what describes the setup as params, not metrics; the parent with every param and the headline scores."""
+    import pandas as pd
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout
+    pipeline = f"workspace@{commit[:7]}"
+    assert repro.info.run_name == pipeline
+    assert {s: r.info.run_name for s, r in by_stage.items()} == {s: f"{pipeline}/{s}" for s in STAGES}
+    sample = min(1000, metrics["chunk"]["val"]["windows"])
+    for stage in ("train_baseline", "train_attention"):
+        run_id, data = by_stage[stage].info.run_id, by_stage[stage].data
+        history = pd.read_csv(project / f"stages/{stage}/history.csv")
+        logged = sorted(client.get_metric_history(run_id, "val_content_word_accuracy_pct"), key=lambda m: m.step)
+        assert [m.step for m in logged] == [1, 2, 3], stage  # every epoch, once
+        assert [m.value for m in logged] == pytest.approx(history["val_content_word_accuracy_pct"].tolist())
+        assert all(0 <= m.value <= 100 for m in logged), stage  # percent (this tiny model stays near 0)
+        # The curriculum (window 20, then 50) makes the epoch's window a schedule, logged per epoch like lr.
+        assert [m.value for m in sorted(client.get_metric_history(run_id, "window"), key=lambda m: m.step)] == [20, 50, 50]
+        setup = {"window": "50", "parameters": str(metrics[stage]["parameters"]), "processes": "1",
+                 "val_sample_windows": str(sample)}
+        assert setup.items() <= data.params.items(), stage
+        assert int(data.params["val_sample_content_words"]) > 0
+        assert not {"parameters", "processes", "val_sample_windows", "val_sample_content_words"} & set(data.metrics)
+    evaluate = by_stage["evaluate"].data
+    for constant in ("attention.tokens", "attention.content_tokens", "attention.parameters", "bootstrap.resamples",
+                     "vocabulary", "reference.pca.components"):
+        assert constant in evaluate.params and constant not in evaluate.metrics, constant
+    assert "attention.test_cosine" in evaluate.metrics
+    # The parent: the params of every stage, the headline scores of both models and the references, the champion.
+    assert repro.data.params["model.heads"] == "2" and repro.data.params["glove.dim"] == "16"
+    assert {k: v for s in STAGES for k, v in by_stage[s].data.params.items() if k in repro.data.params} \
+        .items() <= repro.data.params.items()
+    check_headline(repro, metrics["evaluate"])
+    assert repro.data.tags["champion"] == metrics["compare"]["champion"]
+
+
+def check_headline(parent, evaluation: dict) -> None:
+    """The parent run holds each model's and reference's three scores in percent, as metrics/evaluate.json has them."""
+    results = {"attention": evaluation["attention"], "baseline": evaluation["baseline"],
+               **{f"reference.{r}": evaluation["reference"][r] for r in ("pca", "mean_vector")}}
+    expected = {f"{name}.{score}_pct": 100 * result[score] for name, result in results.items()
+                for score in ("content_word_accuracy", "nearest_word_accuracy", "test_cosine")}
+    assert parent.data.metrics == pytest.approx(expected)
 
 
 def check_exp_show_fits(project, headline: dict, width: int = 120) -> None:

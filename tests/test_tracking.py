@@ -44,18 +44,28 @@ def test_runs_page_url_opens_the_model_training_runs_in_the_saved_view():
                    "?workflowType=machine_learning&viewStateShareKey=poetry-rnn-scores")
 
 
-def test_the_saved_view_shows_the_training_runs_with_their_scores(clean_env, monkeypatch, tmp_path):
+def saved_view(exp_id: str) -> dict:
+    """The state of the saved view VIEW, as the UI reads it from the experiment's tag."""
     import json
 
-    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    exp_id = tracking.setup()
-    tracking.save_runs_view(exp_id, ("model.heads",), ("test_cosine", "content_word_accuracy"))
     view = json.loads(mlflow.get_experiment(exp_id).tags["mlflow.sharedViewState.poetry-rnn-scores"])
     assert view["name"] == "poetry-rnn-scores" and isinstance(view["createdAt"], int)  # MLflow's saved-view envelope
-    state = json.loads(view["state"])
-    assert state["selectedColumns"] == ["params.`model.heads`", "metrics.`test_cosine`", "metrics.`content_word_accuracy`"]
-    assert state["searchFilter"] == "tags.stage LIKE 'train_%'"
-    assert state["orderByKey"] == "metrics.`content_word_accuracy`" and state["orderByAsc"] is False
+    return json.loads(view["state"])
+
+
+def test_the_saved_view_shows_one_row_per_pipeline_with_its_params_and_scores(clean_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    exp_id = tracking.setup()
+    tracking.save_runs_view(exp_id)
+    state = saved_view(exp_id)
+    assert state["selectedColumns"][:4] == ["params.`model.heads`", "params.`model.cell`", "params.`model.bottleneck`",
+                                            "params.`chunk.window`"]
+    assert state["selectedColumns"][4:6] == ["metrics.`attention.content_word_accuracy_pct`",
+                                             "metrics.`baseline.content_word_accuracy_pct`"]
+    assert state["columnOrder"] == state["selectedColumns"]  # params first, then the scores, as listed
+    assert all(state["columnWidths"][c] > 6 * len(c.split("`")[1]) for c in state["selectedColumns"])  # whole names
+    assert state["searchFilter"] == "tags.kind = 'pipeline'"
+    assert state["orderByKey"] == "metrics.`attention.content_word_accuracy_pct`" and state["orderByAsc"] is False
     assert mlflow.search_runs([exp_id], state["searchFilter"]).empty  # a filter MLflow accepts
 
 
@@ -70,14 +80,16 @@ def test_stage_run_tags_stage_commit_experiment_and_params_hash(clean_env, monke
     monkeypatch.setenv("DVC_EXP_NAME", "brisk-oboe")
     params = {"model.heads": 4, "seed": 1}
     with tracking.stage_run("train_attention", params) as run:
-        tracking.finish_stage("train_attention", {"best_val_cosine": 0.5, "nested": {"x": 2}, "winner": "a"},
-                              headline={"epochs": {"attention": 3}})
+        tracking.finish_stage("train_attention", {"best_val_cosine": 0.5, "nested": {"x": 2}, "winner": "a",
+                                                  "parameters": 1234, "test": {"tokens": 99, "share": 0.25}},
+                              headline={"epochs": {"attention": 3}}, setup=("parameters", "tokens"))
     r = mlflow.get_run(run.info.run_id)
     assert r.data.tags["stage"] == "train_attention" and r.data.tags["dvc_experiment"] == "brisk-oboe"
     assert r.data.tags["params_hash"] == tracking.params_hash(params) and r.data.tags["git_commit"]
-    assert r.info.run_name == "brisk-oboe/train_attention"
-    assert r.data.params == {"model.heads": "4", "seed": "1"}
-    assert r.data.metrics == {"best_val_cosine": 0.5, "nested.x": 2.0}  # strings are not metrics
+    assert r.info.run_name == "brisk-oboe/train_attention" and r.data.tags["pipeline"] == "brisk-oboe"
+    # the setup's numbers are params, at any depth; strings are not metrics
+    assert r.data.params == {"model.heads": "4", "seed": "1", "parameters": "1234", "test.tokens": "99"}
+    assert r.data.metrics == {"best_val_cosine": 0.5, "nested.x": 2.0, "test.share": 0.25}
     assert json.loads((tmp_path / "stages/train_attention/details.json").read_text())["nested"] == {"x": 2}
     assert json.loads((tmp_path / "metrics/train_attention.json").read_text()) == {"epochs": {"attention": 3}}
     assert {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)} == {"details.json", "train_attention.json"}
@@ -147,7 +159,7 @@ def test_stages_of_one_execution_share_a_parent_that_names_the_skipped_stages(pr
     client = mlflow.MlflowClient()
     parent = parent_of(client, first["chunk"])
     assert {parent_of(client, i).info.run_id for i in first.values()} == {parent.info.run_id}
-    assert parent.data.tags["kind"] == "pipeline" and parent.info.run_name == "repro"
+    assert parent.data.tags["kind"] == "pipeline" and parent.info.run_name == "workspace"  # no git here
     assert parent.info.status == "FINISHED"
     assert all(parent.data.tags[f"stage.{s}"] == f"ran: {first[s]}" for s in tracking.STAGES)
 
@@ -159,6 +171,59 @@ def test_stages_of_one_execution_share_a_parent_that_names_the_skipped_stages(pr
     for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
         assert sweep.data.tags[f"stage.{stage}"] == f"{tracking.SKIPPED}; outputs from run {first[stage]}"
     assert sweep.data.tags["stage.evaluate"] == f"ran: {second['evaluate']}"
+
+
+def git_repo(folder) -> str:
+    """Make `folder` a git repo with one commit; its commit id."""
+    import subprocess
+
+    for cmd in (["git", "init", "-q"], ["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-q",
+                                         "--allow-empty", "-m", "project"]):
+        subprocess.run(cmd, cwd=folder, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True).stdout.strip()
+
+
+def test_every_run_is_named_after_its_pipeline_and_stage(project, monkeypatch):
+    assert tracking.pipeline_name() == "workspace"  # no git: no commit to name
+    short = git_repo(project)[:7]
+    repro = run_stages(monkeypatch, "100-1.0", ["chunk", "train_baseline"])
+    sweep = run_stages(monkeypatch, "200-2.0", ["train_attention"], exp_name="heads8")
+    client = mlflow.MlflowClient()
+    for ids, pipeline in ((repro, f"workspace@{short}"), (sweep, "heads8")):
+        for stage, run_id in ids.items():
+            run = client.get_run(run_id)
+            assert run.info.run_name == f"{pipeline}/{stage}" and run.data.tags["pipeline"] == pipeline
+            parent = parent_of(client, run_id)
+            assert parent.info.run_name == pipeline and parent.data.tags["pipeline"] == pipeline
+
+
+def test_parent_runs_carry_the_pipelines_params_and_headline_scores(project, monkeypatch):
+    """One row per pipeline: its params, and the scores its evaluate stage put on it, in percent."""
+    import yaml
+
+    from poetry_rnn.params import flatten
+
+    scores = {"attention": {"content_word_accuracy": 0.32672}, "reference.pca": {"test_cosine": 0.5}}
+    monkeypatch.setattr(tracking, "execution_key", lambda: "100-1.0")
+    with tracking.stage_run("evaluate", {}) as run:
+        tracking.log_to_pipeline(tracking.percent(scores))
+    first = run.info.run_id
+    with tracking.stage_run("compare", {}):
+        tracking.log_to_pipeline(tags={"champion": "attention"})
+    parent = parent_of(mlflow.MlflowClient(), first)
+    every = set(flatten(yaml.safe_load((project / "params.yaml").read_text())))
+    assert set(parent.data.params) == every | {"models"}  # every param of params.yaml (and compare's)
+    for stage in tracking.STAGES:  # as each stage logs it
+        child = {k: str(v) for k, v in tracking._logged_params(stage).items()}
+        assert child.items() <= parent.data.params.items(), stage
+    assert parent.data.metrics == {"attention.content_word_accuracy_pct": pytest.approx(32.672),
+                                   "reference.pca.test_cosine_pct": pytest.approx(50.0)}
+    assert parent.data.tags["champion"] == "attention"
+    monkeypatch.setattr(tracking, "execution_key", lambda: None)
+    with tracking.stage_run("evaluate", {}) as run:  # by hand: no pipeline run, and no error
+        tracking.log_to_pipeline({"x_pct": 1.0})
+    assert "mlflow.parentRunId" not in mlflow.get_run(run.info.run_id).data.tags
+    assert "x_pct" not in parent_of(mlflow.MlflowClient(), first).data.metrics
 
 
 def test_a_failed_stage_fails_its_parent(project, monkeypatch):
@@ -218,14 +283,20 @@ def test_log_epochs_logs_each_epoch_once_across_a_resume(clean_env, monkeypatch,
     """A run killed after epoch 3's checkpoint but before its report resumes with the checkpoint's history:
     epoch 3 is logged then, epochs 1-2 are not logged again."""
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    rows = [{"epoch": e, "train_loss": 1.0 / e, "val_cosine": 0.1 * e} for e in range(1, 5)]
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "val_cosine": 0.1 * e, "window": 10} for e in range(1, 5)]
     with tracking.stage_run("train_baseline", {"seed": 1}) as run:
-        tracking.log_epochs(run.info.run_id, rows[:2])  # reported before the kill
+        tracking.log_setup(run.info.run_id, {"window": 10, "val_sample_windows": 3})
+        tracking.log_epochs(run.info.run_id, rows[:2], constants=("window",))  # reported before the kill
     with tracking.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
-        tracking.log_epochs(run.info.run_id, rows[:3])  # the resumed run catches up with its checkpoint ...
-        tracking.log_epochs(run.info.run_id, rows[3:])  # ... and goes on
-    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_cosine")
+        tracking.log_setup(run.info.run_id, {"window": 10, "val_sample_windows": 4})  # as after a code change
+        tracking.log_epochs(run.info.run_id, rows[:3], constants=("window",))  # catches up with its checkpoint ...
+        tracking.log_epochs(run.info.run_id, rows[3:], constants=("window",))  # ... and goes on
+    client = mlflow.MlflowClient()
+    history = client.get_metric_history(run.info.run_id, "val_cosine")
     assert sorted(m.step for m in history) == [1, 2, 3, 4]
+    got = client.get_run(run.info.run_id).data
+    assert set(got.metrics) == {"train_loss", "val_cosine"}  # the constant window is no metric ...
+    assert got.params == {"seed": "1", "window": "10", "val_sample_windows": "3"}  # ... but a param, kept as first logged
 
 
 def files_under(folder) -> dict:

@@ -172,3 +172,43 @@ def test_a_window_of_lines_learns_through_its_one_code(data, tmp_path, heads):
     blind = score(lambda x, mask: model.decode(mean_z.expand(len(x), -1), x.shape[1]), va, vocab)
     assert learned["nearest_word_accuracy"] > 0.8
     assert blind["nearest_word_accuracy"] < 0.6 < learned["nearest_word_accuracy"] - 0.2
+
+
+def test_per_epoch_content_word_accuracy_is_the_evaluations_on_a_fixed_sample_and_changes_no_training(
+        data, tmp_path, monkeypatch):
+    """Each epoch's row gets the validation content-word accuracy that the evaluation's functions give the model of
+    that epoch (free running, the one nearest-word search) on a fixed sample of windows; the weights and every other
+    figure of the run are those of a run without it."""
+    from poetry_rnn.evaluate import sample_windows, scored_tokens
+    from poetry_rnn.glove import Glove
+    from poetry_rnn.stages import training
+
+    tr, va, vocab = data
+    rows = np.concatenate([np.arange(100), vocab.rows])  # 100 commoner types first: the windows' words are content
+    glove = Glove([f"w{i}" for i in range(200)], VECTORS, {})
+    monkeypatch.setattr(training, "VAL_SAMPLE", 20)
+    validate, sample = training.content_word_validation(synthetic(32, 1), vocab, rows, glove, 0, torch.device("cpu"))
+    picked = sample_windows(synthetic(32, 1), 20, 0)
+    assert sample == {"val_sample_windows": 20, "val_sample_content_words": int(picked.score.sum())}
+    candidates = Candidates.from_rows(rows, VECTORS)
+    windows, tokens = Windows.from_chunks(picked, vocab), scored_tokens(picked, candidates, glove.words)
+
+    def evaluated(model) -> float:
+        """The evaluate stage's content-word accuracy of the model on the sample."""
+        return summarize(score_tokens(model_reconstructor(model), windows, vocab, candidates), tokens)["content_word_accuracy"]
+
+    cfg = train_params(epochs=3, batch_size=16, lr=1e-2, seed=0)
+    runs, seen = {}, []
+    for name, extra in (("with", validate), ("without", None)):
+        torch.manual_seed(0)
+        model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=4))
+        on_epoch = (lambda epoch, row, m=model: seen.append(evaluated(m))) if extra else None
+        runs[name] = model, train(model, tr, va, vocab, cfg, tmp_path / name, torch.device("cpu"), validate=extra,
+                                  on_epoch=on_epoch)
+    (a, with_), (b, without) = runs["with"], runs["without"]
+    assert [{k: v for k, v in r.items() if k != training.CONTENT} for r in with_.history] == without.history
+    for key, tensor in a.state_dict().items():
+        assert torch.equal(tensor, b.state_dict()[key]), key
+    logged = [r[training.CONTENT] for r in with_.history]
+    assert logged == pytest.approx([100 * s for s in seen])  # each epoch's model, in percent
+    assert len(set(logged)) > 1  # it moves

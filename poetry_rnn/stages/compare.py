@@ -15,7 +15,7 @@ from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, details_file, stage_dir
 from poetry_rnn.report import render_html
-from poetry_rnn.tracking import crown_champion, finish_stage, stage_run, training_run_id
+from poetry_rnn.tracking import crown_champion, finish_stage, log_to_pipeline, stage_run, training_run_id
 
 STAGE = "compare"
 
@@ -42,6 +42,7 @@ def main() -> None:
                                                          verdict_lines(evaluation), figures, samples))
         outcome = verdict(evaluation)
         finish_stage(STAGE, outcome, [stage_dir(STAGE)], headline={"champion": outcome["champion"]})
+        log_to_pipeline(tags={"champion": outcome["champion"]})
         crown_champion(outcome["champion"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
 
 

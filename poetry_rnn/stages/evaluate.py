@@ -9,7 +9,7 @@ import torch
 from poetry_rnn import distributed, plots
 from poetry_rnn.atomic import atomic_path, write_json
 from poetry_rnn.chunking import load_chunks, load_vocabulary
-from poetry_rnn.comparison import headline
+from poetry_rnn.comparison import SCORES, headline
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.errors import entry_point
 from poetry_rnn.evaluate import (
@@ -20,11 +20,13 @@ from poetry_rnn.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
 from poetry_rnn.stages.training import fingerprint
-from poetry_rnn.tracking import finish_stage, log_test_scores, stage_run, training_run_id
+from poetry_rnn.tracking import finish_stage, log_test_scores, log_to_pipeline, percent, stage_run, training_run_id
 from poetry_rnn.train import load_model, pick_device
 from poetry_rnn.words import Candidates
 
 STAGE = "evaluate"
+# Keys (at any depth) of the evaluation that describe what was scored, not how well: logged as MLflow params
+SETUP = ("tokens", "content_tokens", "tokens_by_rank", "parameters", "components", "bootstrap", "vocabulary")
 VALIDATION = {"content_word_accuracy": "val_content_word_accuracy", "nearest_word_accuracy": "val_nearest_word_accuracy",
               "test_cosine": "val_cosine"}
 
@@ -81,6 +83,9 @@ def main() -> None:
             write_json(tmp / "samples.json", samples)
         for name, stage in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
             log_test_scores(training_run_id(stage_dir(stage)), results[name])
+        # and the headline scores on the pipeline's run, so the runs table compares pipelines one row each
+        named = {**{m: m for m in models}, **{r: f"reference.{r}" for r in references}}
+        log_to_pipeline(percent({named[n]: {k: results[n][k] for k in SCORES} for n in named}))
         evaluation = {
             **{name: results[name] for name in models},
             "reference": {name: results[name] for name in references},
@@ -89,7 +94,8 @@ def main() -> None:
                           "level": LEVEL, "seed": p.seed},
             "vocabulary": len(candidates.rows),
         }
-        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", figures], headline=headline(evaluation))
+        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", figures], headline=headline(evaluation),
+                     setup=SETUP)
 
 
 if __name__ == "__main__":

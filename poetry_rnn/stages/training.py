@@ -12,22 +12,46 @@ import torch
 
 from poetry_rnn import distributed
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.chunking import load_chunks, load_vocabulary
+from poetry_rnn.chunking import Chunks, load_chunks, load_vocabulary
 from poetry_rnn.dataset import Vocab, Windows
 from poetry_rnn.download import sha256_file
-from poetry_rnn.glove import load_glove
+from poetry_rnn.evaluate import model_reconstructor, sample_windows, score_tokens, scored_tokens, summarize
+from poetry_rnn.glove import Glove, load_glove
 from poetry_rnn.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
 from poetry_rnn.tracking import (
-    finish_stage, log_epochs, log_epochs_when_possible, preflight, registered_name, stage_run, unfinished_run,
+    finish_stage, log_epochs, log_epochs_when_possible, log_setup, preflight, registered_name, stage_run,
+    unfinished_run,
 )
 from poetry_rnn.train import load_model, pick_device, resumable, train
+from poetry_rnn.words import Candidates
 
 
 # Params added after checkpoints existed, with the value that trains as before them: left out of the fingerprint
 # while they hold it, so a checkpoint from before stays valid (one process trains as training did before nproc).
 ADDED_LATER = {"train.nproc": 1}
+
+# Validation windows scored for content-word accuracy after each epoch: a fixed sample, since the nearest-word
+# search over every validation token adds a fifth to an epoch on the six-book defaults, the sample 3% (README:
+# "Training and evaluation in detail"); the sample bounds the cost whatever the corpus size.
+VAL_SAMPLE = 1000
+CONTENT = "val_content_word_accuracy_pct"  # the per-epoch column of history.csv and metric of the run
+
+
+def content_word_validation(val: Chunks, vocab: Vocab, rows, glove: Glove, seed: int, device: torch.device):
+    """The per-epoch validation content-word accuracy (percent) as the evaluate stage scores it: free running,
+    the one nearest-word search, on a fixed sample of VAL_SAMPLE validation windows; and the sample's size."""
+    sample = sample_windows(val, VAL_SAMPLE, seed)
+    candidates = Candidates.from_rows(rows, glove.vectors)
+    tokens, windows = scored_tokens(sample, candidates, glove.words), Windows.from_chunks(sample, vocab)
+
+    def validate(model: Autoencoder) -> dict[str, float]:
+        scores = score_tokens(model_reconstructor(model, device), windows, vocab, candidates, device=device)
+        share = summarize(scores, tokens)["content_word_accuracy"]
+        return {} if share is None else {CONTENT: 100 * share}  # None: the sample holds no content word
+
+    return validate, {"val_sample_windows": len(sample), "val_sample_content_words": int(tokens.content.sum())}
 
 
 def fingerprint(stage: str, p: Params) -> dict[str, object]:
@@ -77,8 +101,10 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
     tracked = stage_run(stage, stage_params(stage, p), run_id=run_id) if main else contextlib.nullcontext()
     with tracked as run:
         run_id = run.info.run_id if main else None
+        # The epoch's window is a schedule only with a curriculum; without one it is the run's `window` param.
+        constants = () if p.train.curriculum else ("window",)
         if resume is not None and main:  # epochs checkpointed but not yet reported when the run was killed
-            log_epochs(run_id, resume["history"])
+            log_epochs(run_id, resume["history"], constants)
         torch.manual_seed(p.train.seed)
         vocab = Vocab.from_chunks(glove.vectors, train_chunks, val_chunks)
         hidden = p.model.hidden if architecture == "attention" else p.model.baseline_hidden or p.model.hidden
@@ -90,20 +116,24 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         )
         model = Autoencoder(cfg)
         model.vocab.copy_(torch.from_numpy(candidates))
+        validate, sample = content_word_validation(val_chunks, vocab, candidates, glove, p.seed, device)
+        if main:
+            log_setup(run_id, {"window": cfg.window, "parameters": model.num_parameters(),
+                               "processes": distributed.world(), **sample})
         rows = list(resume["history"]) if resume else []
 
         def on_epoch(epoch: int, row: dict) -> None:  # a server lost mid-training defers the rows, not training
             rows.append(row)
-            log_epochs_when_possible(run_id, rows)
+            log_epochs_when_possible(run_id, rows, constants)
 
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
-            p.train, checkpoints, device, fingerprint=trained_with, resume=resume,
+            p.train, checkpoints, device, fingerprint=trained_with, resume=resume, validate=validate,
             extra_state={"mlflow_run_id": run_id}, on_epoch=on_epoch,
         )
         if not main:
             return
-        log_epochs(run_id, result.history)  # those deferred; a server still down fails the stage here
+        log_epochs(run_id, result.history, constants)  # those deferred; a server still down fails the stage here
         with atomic_path(out / "history.csv") as tmp:
             pd.DataFrame(result.history).to_csv(tmp, index=False)
         best = load_model(checkpoints / "best.pt")
@@ -126,4 +156,5 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         # The headline (a `dvc exp show` column each) is keyed by model last, as metrics/evaluate.json is.
         shown = {"seconds": metrics["train_seconds"], "epochs": metrics["epochs"], "parameters": metrics["parameters"]}
         finish_stage(stage, metrics, [checkpoints, out / "history.csv"],
-                     headline={key: {architecture: value} for key, value in shown.items()})
+                     headline={key: {architecture: value} for key, value in shown.items()},
+                     setup=("parameters", "processes"))
