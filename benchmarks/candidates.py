@@ -61,7 +61,7 @@ class CslsCandidates(Candidates):
         return torch.from_numpy(self.rows)[idx]
 
 
-# What every candidate starts from, whatever params.yaml says: the defaults the table in README was measured
+# What every candidate starts from, whatever params.yaml says: the defaults the table in docs/params.md was measured
 # against (a 64-number bottleneck, the vector loss alone), on the chunk stage's 50-token windows.
 BASE_MODEL = {"bottleneck": 64, "line": 0}
 BASE_TRAIN = {"loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1}, "batch_size": 128}

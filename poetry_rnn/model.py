@@ -4,7 +4,7 @@ A window longer than cfg.line tokens is read as lines of cfg.line tokens: z, the
 lines' codes side by side, each line's share of z's numbers (as even as they split), and the same encoder and
 decoder read and write every line. The RNNs then carry a few tokens, never a whole stanza, through their state:
 at 50 tokens one RNN state brought back 0.08% of content words, and a learned mixing of the lines' codes learned
-slower than lines that keep their own numbers (README: "Whole stanzas").
+slower than lines that keep their own numbers (docs/results.md: "Whole stanzas").
 
 Nothing flows around the bottleneck: the decoder sees only z (B, Z), plus, when
 cfg.feed_previous is set, the vector it emitted at the step before (in training, with
