@@ -23,15 +23,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from poetry_rnn.chunking import Chunks, load_chunks, load_vocabulary
-from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.evaluate import model_reconstructor, score_tokens, scored_tokens, summarize
-from poetry_rnn.glove import load_glove
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.inputs.chunking import Chunks, load_chunks, load_vocabulary
+from poetry_rnn.architectures import model_config
+from poetry_rnn.training.dataset import Vocab, Windows
+from poetry_rnn.scoring.scores import model_reconstructor, score_tokens, scored_tokens, summarize
+from poetry_rnn.inputs.glove import load_glove
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import load_params
 from poetry_rnn.paths import CHUNKS, GLOVE
-from poetry_rnn.train import train
-from poetry_rnn.words import Candidates
+from poetry_rnn.training.engine import train
+from poetry_rnn.scoring.words import Candidates
 
 
 class CslsCandidates(Candidates):
@@ -150,9 +151,8 @@ def main() -> None:
         tp = type(p.train).model_validate(
             merged(merged(p.train.model_dump(), BASE_TRAIN), {**train_over, "epochs": args.epochs}))
         torch.manual_seed(tp.seed)
-        cfg = AutoencoderConfig(input_dim=glove.dim, window=tr.ids.shape[1], cell=mp["cell"], hidden=mp["hidden"],
-                                bottleneck=mp["bottleneck"], line=mp["line"], layers=mp["layers"], dropout=mp["dropout"],
-                                feed_previous=mp["feed_previous"], heads=0)
+        candidate = p.model_copy(update={"model": type(p.model).model_construct(**mp)})
+        cfg = AutoencoderConfig(input_dim=glove.dim, window=tr.ids.shape[1], **model_config(candidate, "baseline"))
         model = Autoencoder(cfg)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:

@@ -27,15 +27,15 @@ import torch
 import torch.nn.functional as F
 
 from candidates import merged, sample
-from poetry_rnn.chunking import load_chunks, load_vocabulary
-from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.evaluate import score_tokens, scored_tokens
-from poetry_rnn.glove import load_glove
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.inputs.chunking import load_chunks, load_vocabulary
+from poetry_rnn.training.dataset import Vocab, Windows
+from poetry_rnn.scoring.scores import score_tokens, scored_tokens
+from poetry_rnn.inputs.glove import load_glove
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import load_params
 from poetry_rnn.paths import CHUNKS, GLOVE
-from poetry_rnn.train import load_model, masked_loss, train
-from poetry_rnn.words import Candidates
+from poetry_rnn.training.engine import load_model, masked_loss, train
+from poetry_rnn.scoring.words import Candidates
 
 
 def accuracy_by_position(hit: np.ndarray, content: np.ndarray, position: np.ndarray, bands: int = 5) -> list[str]:

@@ -77,7 +77,7 @@ def child(method: str, path: Path, dim: int) -> dict:
                             index_col=0, dtype={i: np.float32 for i in range(1, dim + 1)})
         frame.to_numpy(np.float32)
     else:
-        from poetry_rnn import glove
+        from poetry_rnn.inputs import glove
 
         if method == "careful":
             glove._pyarrow_rows = lambda *args: None  # pyarrow refuses all: the line-by-line parser reads it all

@@ -3,7 +3,7 @@
     pip install datasketch && python benchmarks/near_duplicates.py
 
 For each length ratio: 1,000 random poems (30-300 words) plus 40 longer ones, each holding one of the first 40
-poems whole. Prints how many of the 40 plantings poetry_rnn.near_duplicates groups with their source, against
+poems whole. Prints how many of the 40 plantings poetry_rnn.inputs.near_duplicates groups with their source, against
 datasketch's MinHashLSHEnsemble (a containment search over MinHash) feeding the same exact check, and the time.
 """
 
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from poetry_rnn import near_duplicates as nd
+from poetry_rnn.inputs import near_duplicates as nd
 
 
 def planted(ratio: int, seed: int) -> list[np.ndarray]:

@@ -17,12 +17,13 @@ import time
 import numpy as np
 import torch
 
-from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.evaluate import model_reconstructor, score_tokens
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.architectures import ARCHITECTURES, model_config
+from poetry_rnn.training.dataset import Vocab, Windows
+from poetry_rnn.scoring.scores import model_reconstructor, score_tokens
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import load_params
-from poetry_rnn.train import autocast, masked_loss
-from poetry_rnn.words import Candidates
+from poetry_rnn.training.engine import autocast, masked_loss
+from poetry_rnn.scoring.words import Candidates
 
 
 def synthetic(n: int, window: int, dim: int, vocab_size: int = 5000) -> tuple[Windows, Vocab]:
@@ -35,8 +36,8 @@ def synthetic(n: int, window: int, dim: int, vocab_size: int = 5000) -> tuple[Wi
 
 def real(n: int) -> tuple[Windows, Vocab]:
     """The first n training windows of data/chunks, with their GloVe vectors."""
-    from poetry_rnn.chunking import load_chunks
-    from poetry_rnn.glove import load_glove
+    from poetry_rnn.inputs.chunking import load_chunks
+    from poetry_rnn.inputs.glove import load_glove
     from poetry_rnn.paths import CHUNKS, GLOVE
 
     chunks = load_chunks(CHUNKS, "train")
@@ -98,16 +99,13 @@ def main() -> None:
     print(f"{'device':<8} {'model':<10} {'decoder':<34} {'train tok/s':>12} {'vs loop':>8} {'vs cpu':>8} {'eval s':>8}")
     on_cpu = {}
     for device in devices:
-        for name, heads in (("baseline", 0), ("attention", p.model.heads)):
+        for name in ARCHITECTURES:
             rows = []
             for label, feed, ratio in (("fed z + position (fused)", False, 1.0),
                                        ("teacher forcing 1.0 (fused)", True, 1.0),
                                        ("scheduled sampling (per-step loop)", True, 0.5)):
                 torch.manual_seed(0)
-                cfg = AutoencoderConfig(input_dim=dim, window=window, cell=p.model.cell, hidden=p.model.hidden,
-                                        bottleneck=p.model.bottleneck, line=p.model.line, layers=p.model.layers,
-                                        heads=heads,
-                                        feed_previous=feed)
+                cfg = AutoencoderConfig(input_dim=dim, window=window, **{**model_config(p, name), "feed_previous": feed})
                 model = Autoencoder(cfg)
                 tps = train_tokens_per_second(model, data, vocab, p.train.batch_size, ratio, args.batches, device)
                 sync(device)

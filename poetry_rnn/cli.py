@@ -13,9 +13,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from poetry_rnn import tracking
+from poetry_rnn.services import tracking
 from poetry_rnn.errors import PoetryRnnError, entry_point
-from poetry_rnn.paths import ARCHITECTURES, GLOVE
+from poetry_rnn.architectures import ARCHITECTURES
+from poetry_rnn.paths import GLOVE
 
 MODELS = tuple(tracking.registered_name(m) for m in reversed(ARCHITECTURES))  # attention first
 RUN_PARAMS = ("model.heads", "model.cell", "model.bottleneck")
@@ -153,7 +154,7 @@ def load_registered(model: str | None, alias: str):
 
 def known_tokens(text: str, glove) -> tuple[list[str], list[str]]:
     """The text's tokens that GloVe knows, and those it does not."""
-    from poetry_rnn.tokenize import tokenize
+    from poetry_rnn.inputs.tokenize import tokenize
 
     tokens = tokenize(text)
     return [t for t in tokens if t in glove.index], [t for t in tokens if t not in glove.index]
@@ -172,8 +173,8 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
     import torch
     import torch.nn.functional as F
 
-    from poetry_rnn.glove import load_glove
-    from poetry_rnn.words import Candidates
+    from poetry_rnn.inputs.glove import load_glove
+    from poetry_rnn.scoring.words import Candidates
 
     glove = load_glove(glove_dir)
     words, unknown = known_tokens(text, glove)
@@ -214,8 +215,8 @@ def reconstruct(text: str, model: str | None, alias: str, glove_dir: Path) -> No
 def split(book: Path, drama: str, only_skipped: bool) -> None:
     """How preprocess reads a Project Gutenberg BOOK (.txt): each section of its body with its line range, verdict,
     title and tokens, then the share of the body kept; check it before training."""
-    from poetry_rnn.corpus import Account, account_book, decode
-    from poetry_rnn.gutenberg import is_gutenberg, read_book
+    from poetry_rnn.inputs.corpus import Account, account_book, decode
+    from poetry_rnn.inputs.gutenberg import is_gutenberg, read_book
 
     text = decode(book.read_bytes(), {"decoded_latin1": 0})
     if not is_gutenberg(text):
@@ -250,10 +251,10 @@ def split(book: Path, drama: str, only_skipped: bool) -> None:
 def frontier(repo: Path, out: Path, names: tuple[str, ...], commits: int) -> None:
     """The compression frontier across the repo's DVC experiments: content-word accuracy, nearest-word accuracy
     and cosine against numbers per token (bottleneck / window), both models and PCA, with 95% intervals."""
-    from poetry_rnn import plots
+    from poetry_rnn.scoring import plots
     from poetry_rnn.atomic import atomic_path
-    from poetry_rnn.comparison import SCORES
-    from poetry_rnn.frontier import experiment_evaluations, frontier_table
+    from poetry_rnn.scoring.scores import SCORES
+    from poetry_rnn.scoring.frontier import experiment_evaluations, frontier_table
 
     found = experiment_evaluations(repo, commits)
     table = frontier_table([f for f in found if f[0] in names] if names else found)
@@ -281,7 +282,7 @@ def server(backend_store_uri: str, artifacts_destination: str, host: str, port: 
     """The team's MLflow tracking server: runs in the database, artifacts proxied to the bucket (credentials:
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and MLFLOW_S3_ENDPOINT_URL from the environment). Team members set
     MLFLOW_TRACKING_URI to its URL."""
-    from poetry_rnn import team
+    from poetry_rnn.services import team
 
     cmd = team.mlflow_server_command(backend_store_uri, artifacts_destination, host, port)
     click.echo(f"MLflow tracking server on http://{host}:{port}: export MLFLOW_TRACKING_URI=http://{host}:{port}", err=True)
@@ -302,7 +303,7 @@ def local_team(folder: Path, port: int, bucket: str) -> None:
     AWS_SECRET_ACCESS_KEY from the environment. Runs until Ctrl-C."""
     import time
 
-    from poetry_rnn import team
+    from poetry_rnn.services import team
 
     try:
         with team.local_team(folder, bucket, port) as services:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from poetry_rnn.architectures import ARCHITECTURES
 from poetry_rnn.errors import PoetryRnnError
 
 PARAMS_FILE = "params.yaml"
@@ -231,18 +232,19 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
     """The params `stage` reads, flat: what it logs to MLflow, hashes and stores in checkpoints.
     dvc.yaml declares the same keys under each stage's `params:`."""
 
-    def training(attention: bool) -> dict[str, object]:
-        model = p.model.model_dump(exclude={"baseline_hidden"} if attention else {"heads"})
+    def training(name: str) -> dict[str, object]:  # the model params but those only another architecture reads
+        others = {k for other, a in ARCHITECTURES.items() if other != name for k in a.own_params}
+        model = p.model.model_dump(exclude=others - set(ARCHITECTURES[name].own_params))
         return flatten({"model": model, "train": p.train.model_dump()})
 
+    training_stages = {a.stage: (lambda name=name: training(name)) for name, a in ARCHITECTURES.items()}
     return {
         "fingerprint_inputs": lambda: {"glove.url": p.glove.url, "poems.source": p.poems.source},
         "download_glove": lambda: flatten({"glove": p.glove.model_dump()}),
         "preprocess": lambda: flatten({"poems": p.poems.model_dump()}),
         "chunk": lambda: flatten({"seed": p.seed, "chunk": p.chunk.model_dump()}),
-        "train_baseline": lambda: training(attention=False),
-        "train_attention": lambda: training(attention=True),
+        **training_stages,
         # seed: PCA's fit, the bootstrap and the samples; model and train: checked against each checkpoint
         "evaluate": lambda: flatten({"seed": p.seed, "model": p.model.model_dump(), "train": p.train.model_dump()}),
-        "compare": lambda: {"models": "baseline,attention"},
+        "compare": lambda: {"models": ",".join(ARCHITECTURES)},
     }[stage]()

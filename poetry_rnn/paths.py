@@ -9,7 +9,7 @@ GLOVE = Path("data/glove")  # vocab.txt + vectors.npy (memory-mapped)
 CORPUS = Path("data/corpus")  # tokenized poems: poems.csv + token ids
 CHUNKS = Path("data/chunks")  # train/val/test .npz windows
 METRICS = Path("metrics")
-ARCHITECTURES = {"baseline": "train_baseline", "attention": "train_attention"}  # model name -> its training stage
+BEST, LAST = "best.pt", "last.pt"  # a training stage's checkpoints: the best on validation, and the last epoch's
 
 
 def stage_dir(stage: str) -> Path:
@@ -31,3 +31,18 @@ def user_root() -> Path:
     """The user's repo: DVC_ROOT under DVC (also for --queue/--temp copies, which run elsewhere), else the working
     directory. Relative input paths and the local MLflow store live there."""
     return Path(os.environ.get("DVC_ROOT") or Path.cwd()).resolve()
+
+
+def checkpoints(stage: str) -> Path:
+    """A training stage's checkpoint folder (persistent: an interrupted run resumes from it)."""
+    return stage_dir(stage) / "checkpoints"
+
+
+def best_checkpoint(stage: str) -> Path:
+    """The checkpoint a training stage keeps for evaluation: its best epoch on validation."""
+    return checkpoints(stage) / BEST
+
+
+def history_file(stage: str) -> Path:
+    """A training stage's per-epoch metrics."""
+    return stage_dir(stage) / "history.csv"

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from conftest import WORDS, glove_lines, poem_text
-from poetry_rnn.chunking import make_chunks, save_chunks, save_vocabulary, training_vocabulary
-from poetry_rnn.glove import convert_glove
+from poetry_rnn.inputs.chunking import make_chunks, save_chunks, save_vocabulary, training_vocabulary
+from poetry_rnn.inputs.glove import convert_glove
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
@@ -135,7 +135,7 @@ def make_training_project(dest: Path, **train) -> Path:
 def team_stack(bucket: str = "poetry-rnn") -> Iterator:
     """The team services (poetry_rnn.team.local_team) with a throwaway S3 identity in the environment, or a skip
     saying which one cannot start here; MLFLOW_S3_ENDPOINT_URL is set for DVC and boto3 in the test."""
-    from poetry_rnn import team
+    from poetry_rnn.services import team
     from poetry_rnn.errors import PoetryRnnError
 
     # Not under tmp_path: as root, PostgreSQL runs as the postgres user, who cannot enter pytest's private folders.

@@ -9,9 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from poetry_rnn import cli
-from poetry_rnn.corpus import read_sources
-from poetry_rnn.tokenize import tokenize
-from poetry_rnn.tokenized import encode_poems, source_accounts, source_lines
+from poetry_rnn.inputs.corpus import read_sources
+from poetry_rnn.inputs.tokenize import tokenize
+from poetry_rnn.inputs.tokenized import encode_poems, source_accounts, source_lines
 from test_gutenberg import CAPS_TITLES, WRAPPED_LONG_LINES, book
 
 POEM = "The sea is calm tonight,\nThe tide is full, the moon lies fair\nUpon the straits."

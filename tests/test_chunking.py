@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from poetry_rnn.chunking import load_chunks, make_chunks, save_chunks, split_poems, window_starts
+from poetry_rnn.inputs.chunking import load_chunks, make_chunks, save_chunks, split_poems, window_starts
 from poetry_rnn.errors import PoetryRnnError
 
 
@@ -46,7 +46,7 @@ def test_split_is_the_same_in_another_process():
     import subprocess
     import sys
 
-    code = "import json; from poetry_rnn.chunking import split_poems; print(json.dumps(split_poems(list(range(50)), (0.8, 0.1, 0.1), 7)))"
+    code = "import json; from poetry_rnn.inputs.chunking import split_poems; print(json.dumps(split_poems(list(range(50)), (0.8, 0.1, 0.1), 7)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "PYTHONHASHSEED": "123"}).stdout
     assert json.loads(out) == split_poems(list(range(50)), (0.8, 0.1, 0.1), 7)
@@ -64,7 +64,7 @@ def test_each_token_is_scored_from_exactly_one_window_where_it_sits_farthest_fro
 
 
 def test_scoring_windows_tie_goes_to_the_earlier_window():
-    from poetry_rnn.chunking import scoring_window
+    from poetry_rnn.inputs.chunking import scoring_window
 
     owner = scoring_window(61, [0, 11], window=50)
     assert owner[10] == 0 and owner[29] == 0 and owner[60] == 1

@@ -14,9 +14,10 @@ import torch
 from click.testing import CliRunner
 
 from conftest import WORDS, glove_lines
-from poetry_rnn import cli, tracking
-from poetry_rnn.glove import convert_glove
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn import cli
+from poetry_rnn.services import tracking
+from poetry_rnn.inputs.glove import convert_glove
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_ui_serves_the_store_and_prints_the_runs_page_with_the_scores(project):
 
     import requests
 
-    from poetry_rnn.team import free_port
+    from poetry_rnn.services.team import free_port
 
     tracking.setup()
     port = free_port()

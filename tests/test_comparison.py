@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from poetry_rnn.comparison import (
-    SCORES, champion, comparison_table, judge, render_markdown, shown_table, verdict, verdict_lines,
+from poetry_rnn.scoring.scores import SCORES
+from poetry_rnn.scoring.comparison import (
+    champion, comparison_table, judge, render_markdown, shown_table, verdict, verdict_lines,
 )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from poetry_rnn.corpus import Corpus, read_corpus, read_sources, source_names
+from poetry_rnn.inputs.corpus import Corpus, read_corpus, read_sources, source_names
 from poetry_rnn.errors import PoetryRnnError
 
 BOOK_BODY = """\

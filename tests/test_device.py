@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from poetry_rnn.dataset import Windows
-from poetry_rnn.evaluate import model_reconstructor, score_tokens
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.train import autocast, mean_cosine, train
-from poetry_rnn.words import Candidates
+from poetry_rnn.training.dataset import Windows
+from poetry_rnn.scoring.scores import model_reconstructor, score_tokens
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.engine import autocast, mean_cosine, train
+from poetry_rnn.scoring.words import Candidates
 from test_train_evaluate import D, T, VECTORS, data, train_params  # noqa: F401  (fixture)
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")

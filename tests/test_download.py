@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from http_server import Knobs, serve_directory
-from poetry_rnn import download
-from poetry_rnn.download import fetch, sha256_file
+from poetry_rnn.inputs import download
+from poetry_rnn.inputs.download import fetch, sha256_file
 from poetry_rnn.errors import PoetryRnnError
 
 DATA = os.urandom(3 * (1 << 20) + 12345)  # a bit over 3 chunks

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import LossParams
-from poetry_rnn.train import curriculum_window, gradient_health, masked_loss, resumable, teacher_forcing_ratio, train
+from poetry_rnn.training.engine import curriculum_window, gradient_health, masked_loss, resumable, teacher_forcing_ratio, train
 from test_train_evaluate import D, T, data, train_params  # noqa: F401  (fixture)
 
 

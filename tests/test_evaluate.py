@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from poetry_rnn.chunking import make_chunks, training_vocabulary
-from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.evaluate import (
+from poetry_rnn.inputs.chunking import make_chunks, training_vocabulary
+from poetry_rnn.training.dataset import Vocab, Windows
+from poetry_rnn.scoring.scores import (
     TokenScores, Tokens, bootstrap, mean_vector_reconstructor, sample_windows, score_tokens, scored_tokens, summarize,
 )
-from poetry_rnn.words import COMMON, Candidates, content_words, is_punctuation, rank_band
+from poetry_rnn.scoring.words import COMMON, Candidates, content_words, is_punctuation, rank_band
 
 D = 16
 
@@ -61,7 +61,7 @@ def test_nearest_word_search_answers_only_candidates():
 
 
 def test_nearest_word_search_blocks_by_the_similarities_it_may_hold(monkeypatch):
-    from poetry_rnn import words
+    from poetry_rnn.scoring import words
 
     _, vectors, _ = corpus()
     c = Candidates.from_rows(np.arange(len(vectors)), vectors)

@@ -1,4 +1,4 @@
-"""The team services failing under a running stage (poetry_rnn.team's PostgreSQL, SeaweedFS S3 and MLflow server,
+"""The team services failing under a running stage (poetry_rnn.services.team's PostgreSQL, SeaweedFS S3 and MLflow server,
 stopped and started for real): the MLflow server lost mid-training and PostgreSQL restarted mid-training only defer
 the epochs' logging; the S3 store lost under artifact logging and `dvc push` fails them with a clear error, and a
 rerun completes them. Each ends with one complete run per stage, every epoch logged once."""

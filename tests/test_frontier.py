@@ -80,16 +80,17 @@ def test_frontier_plots_every_experiment_with_intervals(sweep, monkeypatch):
 
 def test_frontier_without_experiments_says_what_to_run():
     from poetry_rnn.errors import PoetryRnnError
-    from poetry_rnn.frontier import frontier_table
+    from poetry_rnn.scoring.frontier import frontier_table
 
     with pytest.raises(PoetryRnnError, match="run a sweep first"):
         frontier_table([])
 
 
 def test_frontier_has_a_series_per_window_and_the_equal_parameter_baseline_apart(tmp_path):
-    from poetry_rnn import plots
-    from poetry_rnn.comparison import SCORES, headline
-    from poetry_rnn.frontier import frontier_table
+    from poetry_rnn.scoring import plots
+    from poetry_rnn.scoring.comparison import headline
+    from poetry_rnn.scoring.scores import SCORES
+    from poetry_rnn.scoring.frontier import frontier_table
 
     def evaluation(scale):
         result = {k: scale for k in SCORES} | {"ci": {k: [scale - 0.01, scale + 0.01] for k in SCORES}}

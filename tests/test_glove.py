@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from poetry_rnn import glove
+from poetry_rnn.inputs import glove
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.glove import convert_glove, load_glove
+from poetry_rnn.inputs.glove import convert_glove, load_glove
 
 TEXT = (
     "the 0.1 0.2 0.3\n"

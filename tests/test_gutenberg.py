@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.gutenberg import is_gutenberg, read_book, split_book
-from poetry_rnn.tokenize import tokenize
+from poetry_rnn.inputs.gutenberg import is_gutenberg, read_book, split_book
+from poetry_rnn.inputs.tokenize import tokenize
 
 LICENCE = "Redistribution is subject to the Project Gutenberg License; see the FULL LICENSE below."
 

@@ -9,10 +9,10 @@ import sys
 SCRIPT = """
 import resource
 import numpy as np, torch
-from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.evaluate import mean_vector_reconstructor, pca_reconstructor, score_tokens
+from poetry_rnn.training.dataset import Vocab, Windows
+from poetry_rnn.scoring.scores import mean_vector_reconstructor, pca_reconstructor, score_tokens
 from poetry_rnn.errors import return_freed_memory
-from poetry_rnn.words import Candidates
+from poetry_rnn.scoring.words import Candidates
 
 return_freed_memory()  # as every stage does, through entry_point
 n, T, D, V = 100_000, 10, 300, 5_000  # 1M tokens

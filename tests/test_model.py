@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 
 
 def make(cell="gru", heads=0, **kw) -> Autoencoder:

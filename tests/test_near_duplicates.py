@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from poetry_rnn.chunking import split_poems
-from poetry_rnn.corpus import Poem
-from poetry_rnn.near_duplicates import MIN_SHINGLES, candidate_pairs, near_duplicate_groups, shingles
-from poetry_rnn.tokenized import encode_poems
+from poetry_rnn.inputs.chunking import split_poems
+from poetry_rnn.inputs.corpus import Poem
+from poetry_rnn.inputs.near_duplicates import MIN_SHINGLES, candidate_pairs, near_duplicate_groups, shingles
+from poetry_rnn.inputs.tokenized import encode_poems
 
 RNG = np.random.default_rng(0)
 

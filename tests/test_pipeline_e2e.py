@@ -167,7 +167,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
 
     # 5. A real `mlflow server` over the store serves both training runs with the same metric keys, scores included,
     # and the saved view `poetry-rnn ui` lands on: the two pipelines, one row each, with every column it shows.
-    from poetry_rnn import tracking
+    from poetry_rnn.services import tracking
 
     tracking.save_runs_view(exp.experiment_id)
     with mlflow_server(project) as base:
@@ -268,7 +268,7 @@ def check_scores_from_scratch(project, model: str, scores: dict) -> None:
     import pandas as pd
     import torch
 
-    from poetry_rnn.train import load_model
+    from poetry_rnn.training.engine import load_model
 
     vectors = np.load(project / "data/glove/vectors.npy")
     test = np.load(project / "data/chunks/test.npz")

@@ -5,8 +5,8 @@ import re
 
 import pandas as pd
 
-from poetry_rnn import plots
-from poetry_rnn.report import render_html
+from poetry_rnn.scoring import plots
+from poetry_rnn.scoring.report import render_html
 
 SAMPLES = [{"window": 3, "columns": {"original": ["the", "sea"], "baseline": ["a<b", "sea"]}}]
 

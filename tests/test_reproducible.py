@@ -8,7 +8,7 @@ import sys
 RUN = """
 import hashlib, sys
 import torch
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 torch.set_num_threads(int(sys.argv[1]))
 digest = hashlib.sha256()
 for heads in (0, 4):

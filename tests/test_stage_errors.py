@@ -41,9 +41,9 @@ def test_missing_upstream_output_names_the_stage_to_run(tmp_path):
 # ---- helpers: a tiny project in tmp_path --------------------------------------------------------
 
 from conftest import WORDS, glove_lines  # noqa: E402
-from poetry_rnn.corpus import Poem  # noqa: E402
-from poetry_rnn.glove import convert_glove  # noqa: E402
-from poetry_rnn.tokenized import encode_poems, save_corpus  # noqa: E402
+from poetry_rnn.inputs.corpus import Poem  # noqa: E402
+from poetry_rnn.inputs.glove import convert_glove  # noqa: E402
+from poetry_rnn.inputs.tokenized import encode_poems, save_corpus  # noqa: E402
 
 
 def write_params(cwd: Path, **sections) -> None:

@@ -1,5 +1,5 @@
 """Two team members, one shared setup: PostgreSQL, a SeaweedFS S3 server and an MLflow tracking server on
-127.0.0.1 (poetry_rnn.team, what `poetry-rnn local-team` starts), a bare git remote and a DVC remote in the
+127.0.0.1 (poetry_rnn.services.team, what `poetry-rnn local-team` starts), a bare git remote and a DVC remote in the
 bucket. The first member runs the pipeline and an experiment and pushes; the second pulls, finds nothing to
 rerun, sees the experiment, and runs two of their own from DVC's queue, two at a time."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from poetry_rnn.tokenize import detokenize, tokenize
+from poetry_rnn.inputs.tokenize import detokenize, tokenize
 
 
 def test_lowercases_words():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from poetry_rnn.corpus import Poem
+from poetry_rnn.inputs.corpus import Poem
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.tokenized import encode_poems, load_corpus, numeric_stats, save_corpus, summary_line
+from poetry_rnn.inputs.tokenized import encode_poems, load_corpus, numeric_stats, save_corpus, summary_line
 
 INDEX = {w: i for i, w in enumerate(["the", "sea", "is", "blue", ",", "."])}
 

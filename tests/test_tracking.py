@@ -6,7 +6,7 @@ import sys
 import mlflow
 import pytest
 
-from poetry_rnn import tracking
+from poetry_rnn.services import tracking
 
 
 @pytest.fixture
@@ -269,7 +269,7 @@ def test_concurrent_first_use_creates_the_store_once(clean_env, tmp_path):
     import subprocess
     import sys
 
-    code = "from poetry_rnn import tracking; print(tracking.setup())"
+    code = "from poetry_rnn.services import tracking; print(tracking.setup())"
     env = {**os.environ, "DVC_ROOT": str(tmp_path)}
     env.pop("MLFLOW_TRACKING_URI", None)
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -322,7 +322,7 @@ def test_a_copied_repo_logs_its_artifacts_inside_itself(clean_env, monkeypatch, 
     shutil.copytree(original, copy)
 
     # A new process in the copy, as a stage DVC runs there (MLflow caches a run's artifact location in-process).
-    code = ("import sys; from poetry_rnn import tracking\n"
+    code = ("import sys; from poetry_rnn.services import tracking\n"
             "for run_id, x in ((sys.argv[1], 3.0), (None, 2.0)):\n"
             "    with tracking.stage_run('chunk', {'seed': 2}, run_id=run_id) as run:\n"
             "        tracking.finish_stage('chunk', {'x': x})\n"
@@ -369,7 +369,7 @@ def run_stage(folder, uri: str):
 
 
 def test_a_stage_fails_fast_and_clearly_when_the_tracking_server_does_not_answer(clean_env, tmp_path):
-    from poetry_rnn.team import free_port
+    from poetry_rnn.services.team import free_port
 
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     status, stderr, seconds = run_stage(glove_project(tmp_path / "project"), uri)
@@ -383,7 +383,7 @@ def test_a_stage_fails_fast_and_clearly_when_the_tracking_server_does_not_answer
 def test_a_stage_logs_to_a_tracking_server_that_answers(clean_env, tmp_path):
     import subprocess
 
-    from poetry_rnn import team
+    from poetry_rnn.services import team
 
     port, log = team.free_port(), tmp_path / "server.log"
     cmd = team.mlflow_server_command(f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "artifacts"), port=port)
@@ -411,7 +411,7 @@ def test_mlflow_gives_up_on_a_server_that_went_away_within_seconds(clean_env, mo
 
     from mlflow.exceptions import MlflowException
 
-    from poetry_rnn.team import free_port
+    from poetry_rnn.services.team import free_port
 
     for name in tracking.HTTP_DEFAULTS:
         monkeypatch.delenv(name, raising=False)
@@ -433,7 +433,7 @@ def test_a_training_stage_checks_the_tracking_server_before_its_work(clean_env, 
 
     import yaml
 
-    from poetry_rnn.team import free_port
+    from poetry_rnn.services.team import free_port
 
     folder = glove_project(tmp_path / "project")
     params = yaml.safe_load((folder / "params.yaml").read_text())
@@ -454,7 +454,7 @@ def test_dvc_repro_stops_at_the_first_stage_when_the_tracking_server_does_not_an
     import time
 
     from http_server import serve_directory
-    from poetry_rnn.team import free_port
+    from poetry_rnn.services.team import free_port
     from project import make_inputs, make_project
 
     uri = f"http://127.0.0.1:{free_port()}"

@@ -2,16 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from poetry_rnn.chunking import Chunks
-from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.inputs.chunking import Chunks
+from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.evaluate import (
+from poetry_rnn.scoring.scores import (
     Tokens, mean_vector_reconstructor, model_reconstructor, pca_reconstructor, score_tokens, summarize,
 )
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import TrainParams
-from poetry_rnn.train import load_model, train
-from poetry_rnn.words import Candidates
+from poetry_rnn.training.engine import load_model, train
+from poetry_rnn.scoring.words import Candidates
 
 T, D, V = 8, 12, 40
 
@@ -131,7 +131,7 @@ def test_checkpoint_trained_with_other_params_is_refused_listing_the_keys(data, 
 
 
 def test_bottleneck_stats_count_the_dimensions_in_use():
-    from poetry_rnn.evaluate import bottleneck_stats
+    from poetry_rnn.scoring.scores import bottleneck_stats
 
     z = torch.randn(2000, 8, generator=torch.Generator().manual_seed(0))
     z[:, 4:] *= 0.01  # four dimensions barely used
@@ -140,7 +140,7 @@ def test_bottleneck_stats_count_the_dimensions_in_use():
 
 
 def test_sample_reconstructions_show_original_and_nearest_words(data):
-    from poetry_rnn.evaluate import sample_reconstructions
+    from poetry_rnn.scoring.scores import sample_reconstructions
 
     _, va, vocab = data
     words = [f"w{i}" for i in range(200)]
@@ -179,8 +179,8 @@ def test_per_epoch_content_word_accuracy_is_the_evaluations_on_a_fixed_sample_an
     """Each epoch's row gets the validation content-word accuracy that the evaluation's functions give the model of
     that epoch (free running, the one nearest-word search) on a fixed sample of windows; the weights and every other
     figure of the run are those of a run without it."""
-    from poetry_rnn.evaluate import sample_windows, scored_tokens
-    from poetry_rnn.glove import Glove
+    from poetry_rnn.scoring.scores import sample_windows, scored_tokens
+    from poetry_rnn.inputs.glove import Glove
     from poetry_rnn.stages import training
 
     tr, va, vocab = data

@@ -1,7 +1,7 @@
 """Stage 3: cut poems into overlapping windows and split them train/val/test by poem."""
 
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.chunking import (
+from poetry_rnn.inputs.chunking import (
     SPLITS,
     VOCABULARY,
     make_chunks,
@@ -13,8 +13,8 @@ from poetry_rnn.chunking import (
 from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CHUNKS, CORPUS
-from poetry_rnn.tokenized import load_corpus
-from poetry_rnn.tracking import finish_stage, stage_run
+from poetry_rnn.inputs.tokenized import load_corpus
+from poetry_rnn.services.tracking import finish_stage, stage_run
 
 STAGE = "chunk"
 

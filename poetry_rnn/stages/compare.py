@@ -6,16 +6,18 @@ import shutil
 
 import pandas as pd
 
-from poetry_rnn import plots
+from poetry_rnn.scoring import plots
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.comparison import (
-    FIGURES, SCORES, bootstrap_note, comparison_table, render_markdown, shown_table, verdict, verdict_lines,
+from poetry_rnn.scoring.comparison import (
+    FIGURES, bootstrap_note, comparison_table, render_markdown, shown_table, verdict, verdict_lines,
 )
+from poetry_rnn.scoring.scores import SCORES
 from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
-from poetry_rnn.paths import ARCHITECTURES, details_file, stage_dir
-from poetry_rnn.report import render_html
-from poetry_rnn.tracking import crown_champion, finish_stage, log_to_pipeline, stage_run, training_run_id
+from poetry_rnn.architectures import ARCHITECTURES
+from poetry_rnn.paths import details_file, history_file, stage_dir
+from poetry_rnn.scoring.report import render_html
+from poetry_rnn.services.tracking import crown_champion, finish_stage, log_to_pipeline, stage_run, training_run_id
 
 STAGE = "compare"
 
@@ -24,9 +26,8 @@ STAGE = "compare"
 def main() -> None:
     with stage_run(STAGE, stage_params(STAGE, load_params())):
         evaluation = json.loads(details_file("evaluate").read_text())
-        training = {name: json.loads(details_file(stage).read_text()) for name, stage in ARCHITECTURES.items()}
-        histories = {name: pd.read_csv(stage_dir(stage) / "history.csv").to_dict("records")
-                     for name, stage in ARCHITECTURES.items()}
+        training = {name: json.loads(details_file(a.stage).read_text()) for name, a in ARCHITECTURES.items()}
+        histories = {name: pd.read_csv(history_file(a.stage)).to_dict("records") for name, a in ARCHITECTURES.items()}
         table = comparison_table(evaluation, training)
         samples = json.loads((stage_dir("evaluate") / "figures" / "samples.json").read_text())
         with atomic_path(stage_dir(STAGE)) as out:
@@ -43,7 +44,7 @@ def main() -> None:
         outcome = verdict(evaluation)
         finish_stage(STAGE, outcome, [stage_dir(STAGE)], headline={"champion": outcome["champion"]})
         log_to_pipeline(tags={"champion": outcome["champion"]})
-        crown_champion(outcome["champion"], {m: training_run_id(stage_dir(stage)) for m, stage in ARCHITECTURES.items()})
+        crown_champion(outcome["champion"], {m: training_run_id(a.stage) for m, a in ARCHITECTURES.items()})
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 """Stage 1: fetch the GloVe archive and convert the chosen member to vocab + float32 matrix."""
 
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.download import fetch
+from poetry_rnn.inputs.download import fetch
 from poetry_rnn.errors import entry_point
-from poetry_rnn.glove import convert_glove
+from poetry_rnn.inputs.glove import convert_glove
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import DOWNLOADS, GLOVE
-from poetry_rnn.tracking import finish_stage, stage_run
+from poetry_rnn.services.tracking import finish_stage, stage_run
 
 STAGE = "download_glove"
 

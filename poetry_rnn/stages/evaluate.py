@@ -6,23 +6,25 @@ import sys
 import pandas as pd
 import torch
 
-from poetry_rnn import distributed, plots
+from poetry_rnn.training import distributed
+from poetry_rnn.scoring import plots
 from poetry_rnn.atomic import atomic_path, write_json
-from poetry_rnn.chunking import load_chunks, load_vocabulary
-from poetry_rnn.comparison import SCORES, headline
-from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.inputs.chunking import load_chunks, load_vocabulary
+from poetry_rnn.scoring.comparison import headline
+from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.errors import entry_point
-from poetry_rnn.evaluate import (
-    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor,
+from poetry_rnn.scoring.scores import (
+    RESAMPLES, LEVEL, SCORES, bootstrap, bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor,
     pca_reconstructor, sample_reconstructions, score_tokens, scored_tokens, summarize,
 )
-from poetry_rnn.glove import load_glove
+from poetry_rnn.inputs.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
-from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
+from poetry_rnn.architectures import ARCHITECTURES, pairs as architecture_pairs
+from poetry_rnn.paths import CHUNKS, GLOVE, best_checkpoint, stage_dir
 from poetry_rnn.stages.training import fingerprint
-from poetry_rnn.tracking import finish_stage, log_test_scores, log_to_pipeline, percent, stage_run, training_run_id
-from poetry_rnn.train import load_model, pick_device
-from poetry_rnn.words import Candidates
+from poetry_rnn.services.tracking import finish_stage, log_test_scores, log_to_pipeline, percent, stage_run, training_run_id
+from poetry_rnn.training.engine import load_model, pick_device
+from poetry_rnn.scoring.words import Candidates
 
 STAGE = "evaluate"
 # Keys (at any depth) of the evaluation that describe what was scored, not how well: logged as MLflow params
@@ -41,8 +43,7 @@ def main() -> None:
         candidates = Candidates.from_rows(load_vocabulary(CHUNKS)[0], glove.vectors)
         vocab = Vocab.from_chunks(glove.vectors, train_c, val_c, test_c)  # input vectors, not search candidates
         train, val, test = (Windows.from_chunks(c, vocab) for c in (train_c, val_c, test_c))
-        models = {name: load_model(stage_dir(stage) / "checkpoints" / "best.pt", fingerprint(stage, p))
-                  for name, stage in ARCHITECTURES.items()}
+        models = {name: load_model(best_checkpoint(a.stage), fingerprint(a.stage, p)) for name, a in ARCHITECTURES.items()}
         pca, k = pca_reconstructor(train, vocab, p.model.bottleneck, p.seed)
         device = pick_device(p.train.device)
         reconstructors = {name: model_reconstructor(m, device) for name, m in models.items()}
@@ -52,7 +53,7 @@ def main() -> None:
         scores = {name: score_tokens(r, test, vocab, candidates, device=device)
                   for name, r in (reconstructors | references).items()}
         results = {name: summarize(s, tokens) for name, s in scores.items()}
-        pairs = [("attention", "baseline")] + [(m, r) for m in models for r in references]
+        pairs = architecture_pairs() + [(m, r) for m in models for r in references]
         ci, differences = bootstrap(scores, tokens, pairs, seed=p.seed)
         for name in results:
             results[name]["ci"] = ci[name]
@@ -76,13 +77,15 @@ def main() -> None:
             tmp.mkdir()
             plots.cosine_by_position(curves, tmp / "cosine_by_position.png")
             plots.bottleneck_map({n: (z.numpy(), test_c.poem) for n, z in codes.items()}, tmp / "bottleneck_map.png")
-            with torch.no_grad():
-                _, weights = models["attention"].decoder(codes["attention"][:1].to(device))  # (1, heads, T, S), free running
-            plots.attention_map(weights[0].cpu().numpy(), tmp / "attention.png")
+            attending = next((n for n, m in models.items() if m.cfg.heads > 0), None)  # the first with attention
+            if attending is not None:
+                with torch.no_grad():
+                    _, weights = models[attending].decoder(codes[attending][:1].to(device))  # (1, heads, T, S), free running
+                plots.attention_map(weights[0].cpu().numpy(), tmp / "attention.png")
             samples = sample_reconstructions(reconstructors, test, vocab, candidates, glove.words, n=3, seed=p.seed)
             write_json(tmp / "samples.json", samples)
-        for name, stage in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
-            log_test_scores(training_run_id(stage_dir(stage)), results[name])
+        for name, a in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
+            log_test_scores(training_run_id(a.stage), results[name])
         # and the headline scores on the pipeline's run, so the runs table compares pipelines one row each
         named = {**{m: m for m in models}, **{r: f"reference.{r}" for r in references}}
         log_to_pipeline(percent({named[n]: {k: results[n][k] for k in SCORES} for n in named}))

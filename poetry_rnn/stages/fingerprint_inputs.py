@@ -3,7 +3,7 @@ that reads it. DVC runs this stage on every `dvc repro` (always_changed); it wri
 changed, so nothing after it reruns. Bookkeeping only: it logs nothing to MLflow."""
 
 from poetry_rnn.atomic import write_json
-from poetry_rnn.download import fingerprint
+from poetry_rnn.inputs.download import fingerprint
 from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params
 from poetry_rnn.paths import INPUTS

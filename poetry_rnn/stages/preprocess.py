@@ -3,15 +3,15 @@
 import sys
 
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.corpus import read_sources, source_names
-from poetry_rnn.download import fetch
+from poetry_rnn.inputs.corpus import read_sources, source_names
+from poetry_rnn.inputs.download import fetch
 from poetry_rnn.errors import entry_point
-from poetry_rnn.glove import load_glove
-from poetry_rnn.near_duplicates import near_duplicate_groups
+from poetry_rnn.inputs.glove import load_glove
+from poetry_rnn.inputs.near_duplicates import near_duplicate_groups
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
-from poetry_rnn.tokenized import encode_poems, numeric_stats, save_corpus, source_accounts, source_lines, summary_line
-from poetry_rnn.tracking import finish_stage, stage_run
+from poetry_rnn.inputs.tokenized import encode_poems, numeric_stats, save_corpus, source_accounts, source_lines, summary_line
+from poetry_rnn.services.tracking import finish_stage, stage_run
 
 STAGE = "preprocess"
 

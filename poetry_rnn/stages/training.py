@@ -1,4 +1,5 @@
-"""What the two training stages share: the same wiring, metric names and outputs, differing only in the decoder."""
+"""What the training stages share: the same wiring, metric names and outputs, differing only in what the registry
+of architectures (poetry_rnn/architectures.py) says."""
 
 from __future__ import annotations
 
@@ -10,22 +11,23 @@ import numpy as np
 import pandas as pd
 import torch
 
-from poetry_rnn import distributed
+from poetry_rnn.training import distributed
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.chunking import Chunks, load_chunks, load_vocabulary
-from poetry_rnn.dataset import Vocab, Windows
-from poetry_rnn.download import sha256_file
-from poetry_rnn.evaluate import model_reconstructor, sample_windows, score_tokens, scored_tokens, summarize
-from poetry_rnn.glove import Glove, load_glove
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.inputs.chunking import Chunks, load_chunks, load_vocabulary
+from poetry_rnn.training.dataset import Vocab, Windows
+from poetry_rnn.inputs.download import sha256_file
+from poetry_rnn.scoring.scores import model_reconstructor, sample_windows, score_tokens, scored_tokens, summarize
+from poetry_rnn.inputs.glove import Glove, load_glove
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
-from poetry_rnn.paths import ARCHITECTURES, CHUNKS, GLOVE, stage_dir
-from poetry_rnn.tracking import (
+from poetry_rnn.architectures import ARCHITECTURES, model_config
+from poetry_rnn.paths import CHUNKS, GLOVE, best_checkpoint, checkpoints as checkpoint_dir, history_file
+from poetry_rnn.services.tracking import (
     finish_stage, log_epochs, log_epochs_when_possible, log_setup, preflight, registered_name, stage_run,
     unfinished_run,
 )
-from poetry_rnn.train import load_model, pick_device, resumable, train
-from poetry_rnn.words import Candidates
+from poetry_rnn.training.engine import load_model, pick_device, resumable, train
+from poetry_rnn.scoring.words import Candidates
 
 
 # Params added after checkpoints existed, with the value that trains as before them: left out of the fingerprint
@@ -36,7 +38,7 @@ ADDED_LATER = {"train.nproc": 1}
 # search over every validation token adds a fifth to an epoch on the six-book defaults, the sample 3% (README:
 # "Training and evaluation in detail"); the sample bounds the cost whatever the corpus size.
 VAL_SAMPLE = 1000
-CONTENT = "val_content_word_accuracy_pct"  # the per-epoch column of history.csv and metric of the run
+CONTENT = "val_content_word_accuracy_pct"  # the per-epoch column of the history file and metric of the run
 
 
 def content_word_validation(val: Chunks, vocab: Vocab, rows, glove: Glove, seed: int, device: torch.device):
@@ -63,10 +65,10 @@ def fingerprint(stage: str, p: Params) -> dict[str, object]:
 
 
 def run_training_stage(architecture: str) -> None:
-    """Train one architecture, 'baseline' or 'attention' (resuming an interrupted run); log epochs,
+    """Train one architecture of the registry (resuming an interrupted run); log epochs,
     checkpoints and the model to MLflow. With train.nproc > 1 the stage relaunches itself as that many
     data-parallel processes; rank 0 alone writes outputs and logs."""
-    stage = ARCHITECTURES[architecture]
+    stage = ARCHITECTURES[architecture].stage
     p = load_params()
     preflight()  # a tracking server that is down fails the stage now, not after loading the data
     if p.train.nproc > 1 and not distributed.launched():
@@ -80,14 +82,13 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
     """The stage's work in one process (every rank runs it)."""
     import mlflow
 
-    stage = ARCHITECTURES[architecture]
+    stage = ARCHITECTURES[architecture].stage
     main = distributed.is_main()
     glove = load_glove(GLOVE)
     train_chunks, val_chunks = load_chunks(CHUNKS, "train"), load_chunks(CHUNKS, "val")
     candidates, _ = load_vocabulary(CHUNKS)
     trained_with = fingerprint(stage, p)
-    out = stage_dir(stage)
-    checkpoints = out / "checkpoints"
+    checkpoints = checkpoint_dir(stage)
     resume = resumable(checkpoints, trained_with, complete=True)
     if resume is not None and resume.get("complete"):
         # Trained, but the stage failed after it (the tracking server lost while logging the model): finish
@@ -107,13 +108,8 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
             log_epochs(run_id, resume["history"], constants)
         torch.manual_seed(p.train.seed)
         vocab = Vocab.from_chunks(glove.vectors, train_chunks, val_chunks)
-        hidden = p.model.hidden if architecture == "attention" else p.model.baseline_hidden or p.model.hidden
-        cfg = AutoencoderConfig(
-            input_dim=glove.dim, window=train_chunks.ids.shape[1], cell=p.model.cell, hidden=hidden,
-            bottleneck=p.model.bottleneck, line=p.model.line, layers=p.model.layers, dropout=p.model.dropout,
-            feed_previous=p.model.feed_previous, heads=p.model.heads if architecture == "attention" else 0,
-            vocab_size=len(candidates),
-        )
+        cfg = AutoencoderConfig(input_dim=glove.dim, window=train_chunks.ids.shape[1], vocab_size=len(candidates),
+                                **model_config(p, architecture))
         model = Autoencoder(cfg)
         model.vocab.copy_(torch.from_numpy(candidates))
         validate, sample = content_word_validation(val_chunks, vocab, candidates, glove, p.seed, device)
@@ -134,9 +130,9 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         if not main:
             return
         log_epochs(run_id, result.history, constants)  # those deferred; a server still down fails the stage here
-        with atomic_path(out / "history.csv") as tmp:
+        with atomic_path(history_file(stage)) as tmp:
             pd.DataFrame(result.history).to_csv(tmp, index=False)
-        best = load_model(checkpoints / "best.pt")
+        best = load_model(best_checkpoint(stage))
         mlflow.pytorch.log_model(
             best, name="model", serialization_format="pickle",
             registered_model_name=registered_name(architecture),  # version -> this run
@@ -155,6 +151,6 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         }
         # The headline (a `dvc exp show` column each) is keyed by model last, as metrics/evaluate.json is.
         shown = {"seconds": metrics["train_seconds"], "epochs": metrics["epochs"], "parameters": metrics["parameters"]}
-        finish_stage(stage, metrics, [checkpoints, out / "history.csv"],
+        finish_stage(stage, metrics, [checkpoints, history_file(stage)],
                      headline={key: {architecture: value} for key, value in shown.items()},
                      setup=("parameters", "processes"))

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from poetry_rnn.tokenize import is_punctuation
+from poetry_rnn.inputs.tokenize import is_punctuation
 
 COMMON = 100  # the commonest training types are not content words
 RANK_BANDS = ("1-10", "11-100", "101-1000", "1001-10000", "rarer")  # by training frequency; unseen words are rarer

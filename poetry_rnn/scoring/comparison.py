@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from poetry_rnn.paths import ARCHITECTURES
-
-MODELS = tuple(ARCHITECTURES)  # baseline, attention
-SCORES = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine")  # the report leads with the first
-LABELS = {"content_word_accuracy": "content-word accuracy", "nearest_word_accuracy": "nearest-word accuracy",
-          "test_cosine": "test cosine"}
-# Each score's key in metrics/evaluate.json, short because each is a column of `dvc exp show` (cwa.baseline, …)
-SHORT = {"content_word_accuracy": "cwa", "nearest_word_accuracy": "nwa", "test_cosine": "cos"}
+from poetry_rnn.architectures import ARCHITECTURES, pairs
+from poetry_rnn.scoring.scores import LABELS, SCORES, SHORT
 CHAMPION_BASIS = ("val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine")
 
 
 def headline(evaluation: dict) -> dict:
     """metrics/evaluate.json: each score of each model and reference, score first, so that `dvc exp show` leads
     with both models' content-word accuracy; the intervals are lists, which `dvc exp show` leaves out."""
-    series = {**{name: evaluation[name] for name in MODELS}, **evaluation["reference"]}
+    series = {**{name: evaluation[name] for name in ARCHITECTURES}, **evaluation["reference"]}
     out = {SHORT[key]: {name: result[key] for name, result in series.items()} for key in SCORES}
     out["ci"] = {SHORT[key]: {name: result["ci"][key] for name, result in series.items()} for key in SCORES}
     return out
@@ -28,13 +22,13 @@ def headline(evaluation: dict) -> dict:
 def comparison_table(evaluation: dict, training: dict[str, dict]) -> pd.DataFrame:
     """One row per model and reference: each score with its interval (columns <score>, _lo, _hi), size and cost."""
     rows = []
-    named = [(name, evaluation[name]) for name in MODELS] + [(f"reference: {n}", r) for n, r in evaluation["reference"].items()]
+    named = [(name, evaluation[name]) for name in ARCHITECTURES] + [(f"reference: {n}", r) for n, r in evaluation["reference"].items()]
     for name, result in named:
         row = {"model": name}
         for key in SCORES:
             row[key] = result[key]
             row[f"{key}_lo"], row[f"{key}_hi"] = result["ci"][key]
-        if name in MODELS:
+        if name in ARCHITECTURES:
             t = training[name]
             row |= {"parameters": t["parameters"], "train_seconds": t["train_seconds"], "epochs": t["epochs"],
                     "best_epoch": t["best_epoch"], **evaluation[name]["validation"]}
@@ -86,22 +80,24 @@ def best_reference(evaluation: dict, key: str) -> str:
 
 
 def verdict_pairs(evaluation: dict, key: str) -> list[tuple[str, str]]:
-    """The comparisons a verdict on `key` rests on: attention against baseline, each model against the best reference."""
-    return [("attention", "baseline")] + [(m, best_reference(evaluation, key)) for m in MODELS]
+    """The comparisons a verdict on `key` rests on: the architectures against each other (the registry's pairs),
+    each model against the best reference."""
+    return pairs() + [(m, best_reference(evaluation, key)) for m in ARCHITECTURES]
 
 
 def champion(evaluation: dict) -> str:
     """The model with the better validation scores, compared in CHAMPION_BASIS order: test scores never pick it."""
-    return max(MODELS, key=lambda n: tuple(evaluation[n]["validation"][k] or 0.0 for k in CHAMPION_BASIS))
+    return max(ARCHITECTURES, key=lambda n: tuple(evaluation[n]["validation"][k] or 0.0 for k in CHAMPION_BASIS))
 
 
 def verdict(evaluation: dict) -> dict:
-    """Per score: attention against baseline, and each model against the best reference, as words and margins."""
+    """Per score: the architectures against each other, and each model against the best reference, as words and
+    margins."""
     out: dict[str, dict] = {"verdict": {}, "difference": {}}
     for key in SCORES:
         for a, b in verdict_pairs(evaluation, key):
             d = evaluation["differences"][f"{a}_vs_{b}"][key]
-            name = f"{a}_vs_{b}" if b in MODELS else f"{a}_vs_best_reference"
+            name = f"{a}_vs_{b}" if b in ARCHITECTURES else f"{a}_vs_best_reference"
             out["verdict"].setdefault(name, {})[key] = judge(d["ci"])
             out["difference"].setdefault(name, {})[key] = d["mean"]
     return {"champion": champion(evaluation), "champion_basis": "validation: " + ", then ".join(CHAMPION_BASIS), **out}
@@ -116,7 +112,7 @@ def verdict_lines(evaluation: dict) -> list[str]:
             lo, hi = d["ci"]
             word = judge(d["ci"])
             said = {"beats": f"{a} beats {b}", "is beaten by": f"{a} is beaten by {b}"}.get(word, word)
-            ref = " (the best reference)" if b not in MODELS else ""
+            ref = " (the best reference)" if b not in ARCHITECTURES else ""
             lines.append(f"{LABELS[key]}: {a} − {b}{ref} = {_signed(key, d['mean'])}, "
                          f"95% CI [{_signed(key, lo)}, {_signed(key, hi)}]: {said}.")
     win = champion(evaluation)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from poetry_rnn.chunking import Chunks
+from poetry_rnn.inputs.chunking import Chunks
 
 
 @dataclass

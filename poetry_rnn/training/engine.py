@@ -13,12 +13,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from poetry_rnn import distributed
+from poetry_rnn.training import distributed
 from poetry_rnn.atomic import atomic_path
-from poetry_rnn.dataset import Vocab, Windows
+from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import LossParams, TrainParams
+from poetry_rnn.paths import BEST, LAST
 
 VANISHING, EXPLODING = 1e-7, 100.0  # per-tensor gradient norms reported as unhealthy
 
@@ -145,7 +146,7 @@ def resumable(checkpoint_dir: Path, fingerprint: dict, complete: bool = False) -
     """The last checkpoint of an interrupted run with the same fingerprint (params and data), or None to start
     afresh; with `complete`, that of a finished training too (its stage failed after it: train() resumed from it
     trains no further)."""
-    path = checkpoint_dir / "last.pt"
+    path = checkpoint_dir / LAST
     if not path.is_file():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -168,11 +169,11 @@ def train(
     extra_state: dict | None = None,
     validate: Callable[[Autoencoder], dict[str, float]] | None = None,
 ) -> TrainResult:
-    """Train; write last.pt (and best.pt on a better val cosine) after every epoch.
+    """Train; write the last checkpoint (and the best, on a better val cosine) after every epoch.
 
     `fingerprint` (params and data hashes) is stored in checkpoints; `resume`, a state from resumable(),
     continues an interrupted run so that it ends exactly as an uninterrupted one would. `on_epoch` is called
-    after the epoch's checkpoint is on disk, so a run killed in between has the epoch in last.pt but not
+    after the epoch's checkpoint is on disk, so a run killed in between has the epoch in the last checkpoint but not
     reported: the caller reports what resume["history"] holds and it has not. `validate` adds its scores of the
     model to each epoch's row, after the validation cosine (it must not draw random numbers: a resumed run would
     differ)."""
@@ -279,9 +280,9 @@ def train(
             seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
         )
         if rank == 0 and result.best_epoch == epoch:
-            save_checkpoint(checkpoint_dir / "best.pt", **state)
+            save_checkpoint(checkpoint_dir / BEST, **state)
         if rank == 0:
-            save_checkpoint(checkpoint_dir / "last.pt", **state)
+            save_checkpoint(checkpoint_dir / LAST, **state)
         if on_epoch and rank == 0:  # after the checkpoint: a resumed run never repeats an epoch it has reported
             on_epoch(epoch, row)
         bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_cos=f"{row['val_cosine']:.4f}")

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from poetry_rnn.comparison import MODELS, SCORES, SHORT, headline
+from poetry_rnn.architectures import ARCHITECTURES
+from poetry_rnn.scoring.comparison import headline
+from poetry_rnn.scoring.scores import SCORES, SHORT
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.paths import metrics_file
 
+MODELS = tuple(ARCHITECTURES)
 SERIES = (*MODELS, "pca")  # PCA has as many components as the bottleneck has numbers
 
 

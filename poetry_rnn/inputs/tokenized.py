@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from poetry_rnn.corpus import Account, Poem
+from poetry_rnn.inputs.corpus import Account, Poem
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.tokenize import is_punctuation, tokenize
+from poetry_rnn.inputs.tokenize import is_punctuation, tokenize
 
 EXAMPLES = 5  # skipped poems named in the summary
 

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from poetry_rnn import gutenberg
+from poetry_rnn.inputs import gutenberg
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.gutenberg import clean_text, first_line
-from poetry_rnn.tokenize import tokenize
+from poetry_rnn.inputs.gutenberg import clean_text, first_line
+from poetry_rnn.inputs.tokenize import tokenize
 
 ACCEPTED = (
     "a folder of one-poem .txt files, a .zip of such a folder, a .json list, .jsonl, .csv or .parquet of "

@@ -487,11 +487,13 @@ def registered_name(model: str) -> str:
     return f"poetry-rnn-{model}"
 
 
-def training_run_id(stage_folder: Path) -> str | None:
+def training_run_id(stage: str) -> str | None:
     """The MLflow run that trained the workspace's checkpoint of a training stage, if there is one."""
     import torch
 
-    best = Path(stage_folder) / "checkpoints" / "best.pt"
+    from poetry_rnn.paths import best_checkpoint
+
+    best = best_checkpoint(stage)
     return torch.load(best, weights_only=True).get("mlflow_run_id") if best.is_file() else None
 
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.tokenize import tokenize
+from poetry_rnn.inputs.tokenize import tokenize
 
 __all__ = ["Reading", "Section", "clean_text", "first_line", "is_caps_title", "is_gutenberg", "read_book", "split_book"]
 

@@ -1,0 +1,1 @@
+"""The models and their training: the autoencoders, the windows as tensors, the engine, data parallelism."""
