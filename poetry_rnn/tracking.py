@@ -363,7 +363,8 @@ def finish_stage(stage: str, metrics: dict, artifacts: list[Path] = (), setup: t
     write_json(metrics_file(stage), metrics)
     numbers = _numeric(metrics)
     constant = {k: v for k, v in numbers.items() if set(k.split(".")) & set(setup)}
-    log_setup(mlflow.active_run().info.run_id, {k: int(v) if v.is_integer() else v for k, v in constant.items()})
+    if constant:
+        log_setup(mlflow.active_run().info.run_id, {k: int(v) if v.is_integer() else v for k, v in constant.items()})
     mlflow.log_metrics({k: v for k, v in numbers.items() if k not in constant})
     mlflow.log_artifact(str(metrics_file(stage)))
     for path in artifacts:
@@ -429,7 +430,7 @@ def log_to_pipeline(metrics: dict[str, float] | None = None, tags: dict[str, str
     if parent_id:
         now = int(time.time() * 1000)
         client.log_batch(parent_id, metrics=[Metric(k, v, now, 0) for k, v in (metrics or {}).items()],
-                                        tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()])
+                         tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()])
 
 
 def crown_champion(winner: str, run_ids: dict[str, str | None]) -> None:
