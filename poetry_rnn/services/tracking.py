@@ -468,7 +468,8 @@ def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline
         write_json(written[1], headline)
     numbers = _numeric(details)
     constant = {k: v for k, v in numbers.items() if set(k.split(".")) & set(setup)}
-    log_setup(mlflow.active_run().info.run_id, {k: int(v) if v.is_integer() else v for k, v in constant.items()})
+    if constant:
+        log_setup(mlflow.active_run().info.run_id, {k: int(v) if v.is_integer() else v for k, v in constant.items()})
     mlflow.log_metrics({k: v for k, v in numbers.items() if k not in constant})
     artifacts = [Path(a) for a in artifacts]
     alone = [f for f in written if not any(f.is_relative_to(a) for a in artifacts)]  # not twice, if in a logged folder
@@ -536,7 +537,7 @@ def log_to_pipeline(metrics: dict[str, float] | None = None, tags: dict[str, str
     if parent_id:
         now = int(time.time() * 1000)
         client.log_batch(parent_id, metrics=[Metric(k, v, now, 0) for k, v in (metrics or {}).items()],
-                                        tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()])
+                         tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()])
 
 
 def crown_champion(winner: str, run_ids: dict[str, str | None]) -> None:
