@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from candidates import merged, sample
 from poetry_rnn.inputs.chunking import load_chunks, load_vocabulary
+from poetry_rnn.architectures import model_config
 from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.scoring.scores import score_tokens, scored_tokens
 from poetry_rnn.inputs.glove import load_glove
@@ -100,10 +101,9 @@ def main() -> None:
         tp = type(p.train).model_validate(merged(p.train.model_dump(), {"epochs": args.epochs, "batch_size":
                                                                         args.batch_size or p.train.batch_size}))
         torch.manual_seed(tp.seed)
-        cfg = AutoencoderConfig(
-            input_dim=glove.dim, window=train_c.ids.shape[1], cell=p.model.cell, hidden=p.model.hidden,
-            bottleneck=p.model.bottleneck, line=p.model.line if args.line is None else args.line,
-            layers=p.model.layers, heads=args.heads, feed_previous=args.feed_previous, vocab_size=len(rows))
+        model_params = {**model_config(p, "attention"), "heads": args.heads, "feed_previous": args.feed_previous}
+        cfg = AutoencoderConfig(input_dim=glove.dim, window=train_c.ids.shape[1], vocab_size=len(rows),
+                                **{**model_params, "line": p.model.line if args.line is None else args.line})
         model = Autoencoder(cfg)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:

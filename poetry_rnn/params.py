@@ -1,4 +1,5 @@
-"""The params schema: params.yaml is checked in full before any stage does work."""
+"""The params schema: params.yaml is checked in full before any stage does work. Every key is required: the
+defaults live in params.yaml alone."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ Source = Annotated[str, Field(min_length=1), AfterValidator(_check_source)]
 class GloveParams(_Section):
     url: Source
     file: str = Field(min_length=1)
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    sha256: str | None = Field(pattern=r"^[0-9a-fA-F]{64}$")
     dim: int = Field(gt=0)
 
 
@@ -45,10 +46,10 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 
 class PoemsParams(_Section):
     source: Source | Annotated[list[Source], Field(min_length=1)]  # one source or a list, read in order
-    sha256: Sha256 | list[Sha256 | None] | None = None  # a list: one entry (or null) per source
+    sha256: Sha256 | list[Sha256 | None] | None  # a list: one entry (or null) per source
     # Record files (.json/.jsonl/.csv/.parquet): the column holding each of title/author/text, where it is
     # not one of the names read anyway (text, content, body, poem, lines; title; author).
-    fields: dict[Literal["title", "author", "text"], Annotated[str, Field(min_length=1)]] = {}
+    fields: dict[Literal["title", "author", "text"], Annotated[str, Field(min_length=1)]]
     drama: Literal["keep", "skip"]  # the scenes of verse plays in Gutenberg books: poems, or skipped and counted
 
     @model_validator(mode="after")
@@ -93,13 +94,13 @@ class ModelParams(_Section):
     hidden: int = Field(gt=0)
     bottleneck: int = Field(gt=0)
     line: int = Field(ge=0)  # tokens per line the RNNs read and write; 0: the whole window is one line
-    layers: int = Field(default=1, ge=1)
-    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    feed_previous: bool = True  # decoder input includes the vector of the step before
+    layers: int = Field(ge=1)
+    dropout: float = Field(ge=0.0, lt=1.0)
+    feed_previous: bool  # decoder input includes the vector of the step before
     heads: int = Field(gt=0)
     # The baseline's hidden size when it should differ from model.hidden: a baseline with as many
     # parameters as the attention model tells attention from size.
-    baseline_hidden: int | None = Field(default=None, gt=0)
+    baseline_hidden: int | None = Field(gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> ModelParams:
@@ -109,15 +110,15 @@ class ModelParams(_Section):
 
 
 class LossParams(_Section):
-    cosine_weight: float = Field(default=0.9, ge=0, le=1)  # vector loss: w * (1 - cosine) + (1 - w) * MSE
-    word_weight: float = Field(default=0.0, ge=0)  # plus this much softmax loss over the corpus's words
-    temperature: float = Field(default=0.1, gt=0)  # of that softmax, on cosine logits
+    cosine_weight: float = Field(ge=0, le=1)  # vector loss: w * (1 - cosine) + (1 - w) * MSE
+    word_weight: float = Field(ge=0)  # plus this much softmax loss over the corpus's words
+    temperature: float = Field(gt=0)  # of that softmax, on cosine logits
 
 
 class TeacherForcingParams(_Section):
-    start: float = Field(default=1.0, ge=0, le=1)
-    end: float = Field(default=0.0, ge=0, le=1)
-    schedule: Literal["linear", "exponential", "inverse_sigmoid"] = "linear"
+    start: float = Field(ge=0, le=1)
+    end: float = Field(ge=0, le=1)
+    schedule: Literal["linear", "exponential", "inverse_sigmoid"]
 
 
 class CurriculumPhase(_Section):
@@ -129,15 +130,15 @@ class TrainParams(_Section):
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     lr: float = Field(gt=0)
-    weight_decay: float = Field(default=0.0, ge=0)
-    clip: float = Field(default=1.0, gt=0)
-    loss: LossParams = LossParams()
-    teacher_forcing: TeacherForcingParams = TeacherForcingParams()
-    curriculum: list[CurriculumPhase] = []
-    patience: int = Field(default=0, ge=0)  # 0: never stop early
-    seed: int = 42  # initial weights, batch order, dropout, sampling coins
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    nproc: int = Field(default=1, ge=1)  # data-parallel processes (torchrun); batch_size is per process
+    weight_decay: float = Field(ge=0)
+    clip: float = Field(gt=0)
+    loss: LossParams
+    teacher_forcing: TeacherForcingParams
+    curriculum: list[CurriculumPhase]
+    patience: int = Field(ge=0)  # 0: never stop early
+    seed: int  # initial weights, batch order, dropout, sampling coins
+    device: Literal["auto", "cpu", "cuda"]
+    nproc: int = Field(ge=1)  # data-parallel processes (torchrun); batch_size is per process
 
     @model_validator(mode="after")
     def _check(self) -> TrainParams:

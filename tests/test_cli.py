@@ -17,7 +17,8 @@ from conftest import WORDS, glove_lines
 from poetry_rnn import cli
 from poetry_rnn.services import tracking
 from poetry_rnn.inputs.glove import convert_glove
-from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder
+from tiny import config as tiny_config
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ VOCABULARY = ["sea", "sky", ",", "night"]  # the (fake) training vocabulary the 
 
 def register(name: str, heads: int) -> None:
     """Log an (untrained) model from a training stage run and register it, as the training stages do."""
-    model = Autoencoder(AutoencoderConfig(input_dim=16, window=12, hidden=16, bottleneck=4, heads=heads,
+    model = Autoencoder(tiny_config(input_dim=16, window=12, hidden=16, bottleneck=4, heads=heads,
                                           vocab_size=len(VOCABULARY)))
     model.vocab.copy_(torch.tensor([WORDS.index(w) for w in VOCABULARY]))
     with tracking.stage_run("train_attention" if heads else "train_baseline", {"model.heads": heads}):

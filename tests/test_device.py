@@ -5,7 +5,8 @@ import torch
 
 from poetry_rnn.training.dataset import Windows
 from poetry_rnn.scoring.scores import model_reconstructor, score_tokens
-from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder
+from tiny import config as tiny_config
 from poetry_rnn.training.engine import autocast, mean_cosine, train
 from poetry_rnn.scoring.words import Candidates
 from test_train_evaluate import D, T, VECTORS, data, train_params  # noqa: F401  (fixture)
@@ -30,7 +31,7 @@ def test_windows_moved_to_a_device_batch_in_the_same_order(data):  # noqa: F811
 
 def _model(heads: int = 0) -> Autoencoder:
     torch.manual_seed(0)
-    return Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=16, bottleneck=4, heads=heads))
+    return Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=heads))
 
 
 @CUDA

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.params import LossParams
+from poetry_rnn.training.model import Autoencoder
+from tiny import config as tiny_config, loss_params
 from poetry_rnn.training.engine import curriculum_window, gradient_health, masked_loss, resumable, teacher_forcing_ratio, train
 from test_train_evaluate import D, T, data, train_params  # noqa: F401  (fixture)
 
@@ -27,7 +27,7 @@ def test_curriculum_trains_short_windows_first_then_full():
 def test_teacher_forcing_feeds_the_target_at_t_minus_1_never_t():
     """With full teacher forcing, output t must not change when the target at t changes."""
     torch.manual_seed(0)
-    m = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2)).eval()
+    m = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2)).eval()
     z, x = torch.randn(1, 4), torch.randn(1, T, D)
     x2 = x.clone()
     x2[:, 5] += 10.0
@@ -39,7 +39,7 @@ def test_teacher_forcing_feeds_the_target_at_t_minus_1_never_t():
 
 def test_scheduled_sampling_and_fused_teacher_forcing_agree():
     torch.manual_seed(0)
-    m = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2)).eval()
+    m = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2)).eval()
     z, x = torch.randn(2, 4), torch.randn(2, T, D)
     fused, _ = m.decoder(z, target=x, teacher_forcing=1.0)
     stepped, _ = m.decoder(z, target=x, teacher_forcing=1.0 - 1e-9, generator=torch.Generator().manual_seed(0))
@@ -57,7 +57,7 @@ def test_word_loss_is_lower_for_the_true_word_at_equal_cosine():
     away = table[ids.roll(1, dims=1)]
     towards_other = torch.nn.functional.normalize(target + 0.9 * (away - target), dim=-1)
     mirror = 2 * (towards_other * target).sum(-1, keepdim=True) * target - towards_other  # same cosine, other side
-    vector_only, with_words = LossParams(cosine_weight=1.0, word_weight=0.0), LossParams(cosine_weight=1.0, word_weight=1.0)
+    vector_only, with_words = loss_params(cosine_weight=1.0, word_weight=0.0), loss_params(cosine_weight=1.0, word_weight=1.0)
     for pred in (towards_other, mirror):
         assert masked_loss(pred, target, mask, vector_only).item() == pytest.approx(
             masked_loss(towards_other, target, mask, vector_only).item(), abs=1e-5)  # equal cosine loss
@@ -79,7 +79,7 @@ def test_gradient_health_counts_vanishing_and_exploding_tensors():
 def run(data, ckpt, epochs, resume=None, fingerprint=None):
     tr, va, vocab = data
     torch.manual_seed(0)
-    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1))
     cfg = train_params(epochs=4, batch_size=16, lr=1e-2, teacher_forcing={"start": 1.0, "end": 0.3},
                        curriculum=[{"window": 4, "epochs": 1}], seed=0)
     result = train(model, tr, va, vocab, cfg, ckpt, torch.device("cpu"), fingerprint=fingerprint or {"a": 1},
@@ -116,14 +116,14 @@ def test_a_checkpoint_is_on_disk_before_its_epoch_is_reported(data, tmp_path):  
         reported.append((epoch, torch.load(tmp_path / "last.pt", weights_only=True)["epoch"]))
 
     tr, va, vocab = data
-    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=8, bottleneck=2))
     train(model, tr, va, vocab, train_params(epochs=3, batch_size=32), tmp_path, torch.device("cpu"), on_epoch=on_epoch)
     assert reported == [(1, 1), (2, 2), (3, 3)]
 
 
 def test_checkpoints_save_every_random_state(data, tmp_path):  # noqa: F811
     tr, va, vocab = data
-    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=8, bottleneck=2))
     train(model, tr, va, vocab, train_params(epochs=1, batch_size=32), tmp_path, torch.device("cpu"))
     [rng] = torch.load(tmp_path / "last.pt", weights_only=True)["rng"]  # one state per process
     assert set(rng) == {"torch", "cuda", "shuffle", "coins"}

@@ -1,12 +1,13 @@
 import pytest
 import torch
 
-from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
+from poetry_rnn.training.model import Autoencoder
+from tiny import config as tiny_config
 
 
 def make(cell="gru", heads=0, **kw) -> Autoencoder:
     torch.manual_seed(0)
-    return Autoencoder(AutoencoderConfig(input_dim=12, window=10, cell=cell, hidden=16, bottleneck=4, heads=heads, **kw))
+    return Autoencoder(tiny_config(input_dim=12, window=10, cell=cell, hidden=16, bottleneck=4, heads=heads, **kw))
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
@@ -63,19 +64,19 @@ def test_padding_does_not_change_the_encoding():
 
 
 def test_a_checkpoint_with_the_unused_start_vector_of_earlier_versions_loads():
-    cfg = AutoencoderConfig(input_dim=8, window=6, hidden=8, bottleneck=4, feed_previous=False)
+    cfg = tiny_config(input_dim=8, window=6, hidden=8, bottleneck=4, feed_previous=False)
     model = Autoencoder(cfg)
     state = {**model.state_dict(), "decoder.start": torch.zeros(8)}  # what earlier versions saved
     model.load_state_dict(state)  # strict: any other unexpected key still fails
     with pytest.raises(RuntimeError, match="decoder.other"):
         model.load_state_dict({**state, "decoder.other": torch.zeros(1)})
-    assert "decoder.start" in Autoencoder(AutoencoderConfig(input_dim=8, window=6, hidden=8, bottleneck=4,
+    assert "decoder.start" in Autoencoder(tiny_config(input_dim=8, window=6, hidden=8, bottleneck=4,
                                                             feed_previous=True)).state_dict()
 
 
 def lined(heads=0, window=25, line=10, bottleneck=6) -> Autoencoder:
     torch.manual_seed(0)
-    return Autoencoder(AutoencoderConfig(input_dim=12, window=window, hidden=16, bottleneck=bottleneck, heads=heads,
+    return Autoencoder(tiny_config(input_dim=12, window=window, hidden=16, bottleneck=bottleneck, heads=heads,
                                          line=line))
 
 
@@ -122,7 +123,7 @@ def test_every_line_reaches_its_own_share_of_z():
 
 
 def test_a_bottleneck_that_does_not_split_evenly_gives_the_first_lines_one_more():
-    cfg = AutoencoderConfig(window=50, line=5, bottleneck=256)
+    cfg = tiny_config(input_dim=300, window=50, hidden=128, line=5, bottleneck=256)
     assert (cfg.lines, cfg.code) == (10, 26) and cfg.shares().sum(1).tolist() == [26] * 6 + [25] * 4
     m = lined(window=25, line=10, bottleneck=7)
     assert m.encode(torch.randn(2, 25, 12)).shape == (2, 7) and m.decode(torch.randn(2, 7)).shape == (2, 25, 12)
@@ -140,7 +141,7 @@ def test_padding_and_empty_lines_do_not_change_the_encoding_with_lines():
 def test_a_window_within_one_line_is_the_model_from_before():
     """window <= line: the same parameters, drawn in the same order, and the same outputs as the one-line model."""
     torch.manual_seed(0)
-    before = Autoencoder(AutoencoderConfig(input_dim=12, window=10, hidden=16, bottleneck=4, heads=2))
+    before = Autoencoder(tiny_config(input_dim=12, window=10, hidden=16, bottleneck=4, heads=2))
     after = lined(heads=2, window=10, line=10, bottleneck=4)
     assert before.state_dict().keys() == after.state_dict().keys()
     assert all(torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values()))

@@ -8,8 +8,8 @@ from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.scoring.scores import (
     Tokens, mean_vector_reconstructor, model_reconstructor, pca_reconstructor, score_tokens, summarize,
 )
-from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
-from poetry_rnn.params import TrainParams
+from poetry_rnn.training.model import Autoencoder
+from tiny import config as tiny_config, train_params
 from poetry_rnn.training.engine import load_model, train
 from poetry_rnn.scoring.words import Candidates
 
@@ -38,10 +38,6 @@ def score(reconstruct, windows: Windows, vocab: Vocab) -> dict:
     return summarize(score_tokens(reconstruct, windows, vocab, candidates), tokens)
 
 
-def train_params(**kw) -> TrainParams:
-    return TrainParams(**{"epochs": 1, "batch_size": 32, "lr": 2e-3, **kw})
-
-
 @pytest.fixture
 def data():
     tr, va = synthetic(96, 0), synthetic(32, 1)
@@ -52,7 +48,7 @@ def data():
 def fit(data, tmp_path, heads=0, epochs=12, seed=0):
     tr, va, vocab = data
     torch.manual_seed(seed)
-    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=4, heads=heads))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=32, bottleneck=4, heads=heads))
     cfg = train_params(epochs=epochs, batch_size=16, lr=1e-2, seed=seed, teacher_forcing={"end": 0.5})
     return model, train(model, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
 
@@ -120,7 +116,7 @@ def test_mean_vector_reference_predicts_the_same_vector_everywhere(data):
 def test_checkpoint_trained_with_other_params_is_refused_listing_the_keys(data, tmp_path):
     tr, va, vocab = data
     torch.manual_seed(0)
-    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=8, bottleneck=2))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=8, bottleneck=2))
     train(model, tr, va, vocab, train_params(), tmp_path, torch.device("cpu"),
           fingerprint={"model.heads": 4, "seed": 1})
     before = (tmp_path / "best.pt").read_bytes()
@@ -162,7 +158,7 @@ def test_a_window_of_lines_learns_through_its_one_code(data, tmp_path, heads):
     same decoder fed one fixed code (the mean z: reading nothing of the window) falls to the reference's level."""
     tr, va, vocab = data
     torch.manual_seed(0)
-    model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=6, heads=heads, line=3))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=32, bottleneck=6, heads=heads, line=3))
     assert model.cfg.lines == 3
     cfg = train_params(epochs=12, batch_size=48, lr=1e-2, seed=0)  # 48 lines: 16 windows a step
     train(model, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
@@ -201,7 +197,7 @@ def test_per_epoch_content_word_accuracy_is_the_evaluations_on_a_fixed_sample_an
     runs, seen = {}, []
     for name, extra in (("with", validate), ("without", None)):
         torch.manual_seed(0)
-        model = Autoencoder(AutoencoderConfig(input_dim=D, window=T, hidden=32, bottleneck=4))
+        model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=32, bottleneck=4))
         on_epoch = (lambda epoch, row, m=model: seen.append(evaluated(m))) if extra else None
         runs[name] = model, train(model, tr, va, vocab, cfg, tmp_path / name, torch.device("cpu"), validate=extra,
                                   on_epoch=on_epoch)

@@ -26,18 +26,19 @@ RNNS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 @dataclass
 class AutoencoderConfig:
-    input_dim: int = 300  # word vector size
-    window: int = 50  # positions the decoder can emit
-    cell: str = "gru"  # rnn, gru or lstm
-    hidden: int = 256
-    bottleneck: int = 64
-    layers: int = 1
-    dropout: float = 0.0
-    heads: int = 0  # 0: baseline decoder; > 0: attention decoder with this many heads
+    # No defaults for what params.yaml sets (architectures.model_config maps params to these fields).
+    input_dim: int  # word vector size
+    window: int  # positions the decoder can emit
+    cell: str  # rnn, gru or lstm
+    hidden: int
+    bottleneck: int
+    layers: int
+    dropout: float
+    heads: int  # 0: baseline decoder; > 0: attention decoder with this many heads
+    feed_previous: bool  # decoder input at t includes the vector for t-1
+    line: int  # tokens per line the RNNs read and write; 0, or not below window: the whole window is one line
     memory_slots: int = 8  # attention keys derived from z
-    feed_previous: bool = True  # decoder input at t includes the vector for t-1
     vocab_size: int = 0  # words of the training vocabulary the model carries (its nearest-word candidates)
-    line: int = 0  # tokens per line the RNNs read and write; 0, or not below window: the whole window is one line
 
     @property
     def lines(self) -> int:
