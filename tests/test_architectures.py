@@ -4,6 +4,7 @@ stage, evaluate and compare take it up, on tiny data."""
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -20,7 +21,18 @@ pytestmark = pytest.mark.e2e
 NARROW = Architecture("narrow", lambda m: {"hidden": 8, "heads": 0})
 
 
-def test_a_third_architecture_trains_evaluates_and_compares_through_the_registry_alone(tmp_path, monkeypatch):
+@pytest.fixture
+def in_process(monkeypatch):
+    """The stages run in this process: MLflow exports the store's URI into os.environ, which later tests' stage
+    subprocesses would inherit (as a team server's); take it back out afterwards."""
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+def test_a_third_architecture_trains_evaluates_and_compares_through_the_registry_alone(tmp_path, monkeypatch,
+                                                                                      in_process):
     from poetry_rnn.stages import compare, evaluate
     from poetry_rnn.stages.training import run_training_stage
     from poetry_rnn.training.engine import load_model
@@ -30,8 +42,6 @@ def test_a_third_architecture_trains_evaluates_and_compares_through_the_registry
         project = make_project(tmp_path / "project", url)
         run(["dvc", "repro", "chunk"], project)  # the data stages, as DVC runs them
     monkeypatch.chdir(project)
-    monkeypatch.delenv("DVC_ROOT", raising=False)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setitem(ARCHITECTURES, NARROW.name, NARROW)
 
     assert pairs() == [("attention", "baseline"), ("narrow", "baseline"), ("narrow", "attention")]

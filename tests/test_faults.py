@@ -178,7 +178,7 @@ def test_s3_lost_fails_artifact_logging_and_dvc_push_clearly_and_a_rerun_complet
     push = dvc(repo, "dvc push -q", "dvc status --cloud")  # the retry
     status, out = finish(proc, project)
     assert status == 0 and "Traceback" not in out, out
-    metrics = json.loads((project / "metrics/train_baseline.json").read_text())
+    metrics = json.loads((project / "stages/train_baseline/details.json").read_text())
     assert metrics["resumed_from_epoch"] == 3 and metrics["epochs"] == 3  # trained nothing more
     assert_one_complete_run(client, run_id, before, epochs=3)
     logged = {f.path for f in client.list_artifacts(run_id)}

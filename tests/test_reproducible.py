@@ -8,13 +8,13 @@ import sys
 RUN = """
 import hashlib, sys
 import torch
-from poetry_rnn.training.model import Autoencoder
-from tiny import config as tiny_config
+from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 torch.set_num_threads(int(sys.argv[1]))
 digest = hashlib.sha256()
 for heads in (0, 4):
     torch.manual_seed(0)
-    m = Autoencoder(tiny_config(input_dim=300, window=50, hidden=128, bottleneck=64, heads=heads, feed_previous=False))
+    m = Autoencoder(AutoencoderConfig(input_dim=300, window=50, cell="gru", hidden=128, bottleneck=64, layers=1,
+                                      dropout=0.0, heads=heads, feed_previous=False, line=0))
     opt = torch.optim.AdamW(m.parameters(), 1e-3)
     g = torch.Generator().manual_seed(1)
     for _ in range(3):
