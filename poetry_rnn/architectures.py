@@ -31,11 +31,6 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
 )}
 
 
-def architecture_of(stage: str) -> Architecture | None:
-    """The architecture a training stage trains; None for another stage."""
-    return next((a for a in ARCHITECTURES.values() if a.stage == stage), None)
-
-
 def pairs() -> list[tuple[str, str]]:
     """Each architecture against each one registered before it, the newer first: [('attention', 'baseline')]."""
     names = list(ARCHITECTURES)

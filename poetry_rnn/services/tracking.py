@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.paths import user_root
+from poetry_rnn.paths import best_checkpoint, details_file, metrics_file, user_root
 
 EXPERIMENT = "poetry-rnn"
 STAGES = ("download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare")
@@ -460,7 +460,6 @@ def finish_stage(stage: str, details: dict, artifacts: list[Path] = (), headline
     import mlflow
 
     from poetry_rnn.atomic import write_json
-    from poetry_rnn.paths import details_file, metrics_file
 
     written = [details_file(stage)] + ([metrics_file(stage)] if headline is not None else [])
     write_json(written[0], details)
@@ -491,8 +490,6 @@ def registered_name(model: str) -> str:
 def training_run_id(stage: str) -> str | None:
     """The MLflow run that trained the workspace's checkpoint of a training stage, if there is one."""
     import torch
-
-    from poetry_rnn.paths import best_checkpoint
 
     best = best_checkpoint(stage)
     return torch.load(best, weights_only=True).get("mlflow_run_id") if best.is_file() else None
