@@ -60,7 +60,7 @@ def ui(port: int) -> None:
     from mlflow.exceptions import MlflowException
 
     uri = require_store()
-    team_server = uri.startswith(("http://", "https://"))
+    team_server = tracking.team_server(uri)
     try:
         exp_id = tracking.setup()
         tracking.save_runs_view(exp_id)

@@ -75,6 +75,19 @@ def test_mlflow_tracking_uri_overrides_the_embedded_store(clean_env, monkeypatch
     assert tracking.tracking_uri().endswith("team.db")
 
 
+def test_team_mode_is_a_tracking_server_whatever_set_the_uri(clean_env, monkeypatch, tmp_path):
+    """A server URL is team mode; any store on this machine is kept like the repo's own, even once setup() has
+    exported MLFLOW_TRACKING_URI (as mlflow.set_tracking_uri does)."""
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert not tracking.team_server()  # the repo's mlflow.db
+    tracking.setup()  # exports MLFLOW_TRACKING_URI: still the local store
+    assert os.environ["MLFLOW_TRACKING_URI"] == tracking.tracking_uri() and not tracking.team_server()
+    assert tracking.team_server("http://tracking-host:5000") and tracking.team_server("https://mlflow.lab.example/")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    exp = mlflow.get_experiment(tracking.setup())  # a local store the user named: artifacts in the repo too
+    assert not tracking.team_server() and exp.artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
 def test_stage_run_tags_stage_commit_experiment_and_params_hash(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     monkeypatch.setenv("DVC_EXP_NAME", "brisk-oboe")

@@ -29,6 +29,12 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{user_root() / 'mlflow.db'}"
 
 
+def team_server(uri: str | None = None) -> bool:
+    """Whether MLflow logs to a tracking server (an http(s) URL: the team's, which keeps the artifacts and serves
+    the UI) rather than to a store on this machine: the one test of team mode."""
+    return (uri or tracking_uri()).startswith(("http://", "https://"))
+
+
 # MLflow's HTTP client retries a failed request 7 times with backoff factor 2, each try waiting up to 120 s: a
 # tracking server that is down stalls a stage for minutes (272 s in one training) before a urllib3 traceback.
 # These keep a failure within seconds (a refused connection) or 90 s (a server that never answers); a value
@@ -50,7 +56,7 @@ def server_problem(uri: str) -> str | None:
     it answers (or the store is not a server)."""
     import requests
 
-    if not uri.startswith(("http://", "https://")):
+    if not team_server(uri):
         return None
     insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1")
     verify = False if insecure else os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
@@ -117,12 +123,12 @@ def tracking_failure(err: BaseException) -> PoetryRnnError:
 
 def setup() -> str:
     """Point MLflow at the store and return the experiment id, creating store and experiment once."""
-    team_server = "MLFLOW_TRACKING_URI" in os.environ  # read first: set_tracking_uri exports it
+    uri = tracking_uri()
     preflight()  # before MLflow's client, whose retries would take minutes to fail
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
-    if team_server:
+    mlflow.set_tracking_uri(uri)
+    if team_server(uri):
         return _experiment_id(None)
     # Several processes creating a fresh sqlite store at once fail ("duplicate column name"), as
     # `dvc queue start -j 2` would: the first creates it under an exclusive lock, the others wait.
@@ -135,8 +141,8 @@ def setup() -> str:
         location = (root / "mlartifacts").as_uri()
         exp_id = _experiment_id(location)
         stored = mlflow.get_experiment(exp_id).artifact_location
-        if stored != location:
-            follow_repo(root / "mlflow.db", stored, location)
+        if stored != location and uri.startswith("sqlite:///"):
+            follow_repo(Path(uri.removeprefix("sqlite:///")), stored, location)
         return exp_id
 
 

@@ -198,10 +198,13 @@ def train(
         prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
     else:  # centre on the mean training vector (a resumed model has it in its state)
         model.offset.copy_(train_data.mean_vector(vocab))
-    # Several processes: DDP averages the gradients of the parts of each batch (weights and buffers start from
-    # rank 0's; the buffers never change in training, so they are not broadcast again).
-    net = model if processes == 1 else torch.nn.parallel.DistributedDataParallel(
-        TrainingPass(model), device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
+    # One call path: the training pass, wrapped in DDP with several processes, which averages the gradients of the
+    # parts of each batch (weights and buffers start from rank 0's; the buffers never change in training, so they
+    # are not broadcast again). distributed's collectives do nothing in one process.
+    net = TrainingPass(model)
+    if processes > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
     unit_table = F.normalize(table, dim=-1)  # for the word loss
     train_data = train_data.to(device)  # once: no host-to-device copy per batch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -211,7 +214,7 @@ def train(
     per_batch = -(-cfg.batch_size // model.cfg.lines)
     curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
     start = time.perf_counter()
-    bar = tqdm(range(first, last + 1), desc="epochs", unit="epoch", disable=None if rank == 0 else True,
+    bar = tqdm(range(first, last + 1), desc="epochs", unit="epoch", disable=None if distributed.is_main() else True,
                initial=first - 1, total=cfg.epochs)
     for epoch in bar:
         model.train()
@@ -226,12 +229,10 @@ def train(
         for ids, mask, _ in train_data.batches(per_batch * processes, shuffle, (rank, processes), processes):
             ids, mask = ids[:, :window], mask[:, :window]
             x = table[ids]  # (B, T, D)
-            n, words = mask.sum(), None
-            if processes > 1:
-                n = distributed.all_sum(n.clone())
-                words = distributed.all_unique(ids[mask]) if cfg.loss.word_weight > 0 else None
+            n = distributed.all_sum(mask.sum())  # the whole batch's real tokens, all parts
+            words = distributed.all_unique(ids[mask]) if cfg.loss.word_weight > 0 else None
             with autocast(device):
-                y = net.teacher_forced(x, mask, ratio, coins) if processes == 1 else net(x, mask, ratio, coins)
+                y = net(x, mask, ratio, coins)  # (B, T, D)
             loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table, tokens=n, candidates=words)
             opt.zero_grad(set_to_none=True)
             (loss * processes).backward()  # DDP averages over processes; the parts are to be summed
@@ -243,10 +244,10 @@ def train(
             bad_loss = torch.where(first_bad, loss.detach().double(), bad_loss)
             loss_sum, norm_sum, tokens = loss_sum + loss.detach(), norm_sum + norm, tokens + n
             vanishing, exploding, batches = torch.maximum(vanishing, v), torch.maximum(exploding, e), batches + 1
-        if processes > 1:  # the parts' losses add up; a batch is bad when any part is
-            distributed.all_sum(loss_sum)
-            earliest = distributed.all_min(torch.where(bad_batch == 0, batches + 1, bad_batch))
-            bad_batch = torch.where(earliest > batches, 0, earliest)
+        # The parts' losses add up; a batch is bad when any part is.
+        distributed.all_sum(loss_sum)
+        earliest = distributed.all_min(torch.where(bad_batch == 0, batches + 1, bad_batch))
+        bad_batch = torch.where(earliest > batches, 0, earliest)
         if bad_batch.item():  # this epoch's weights are not checkpointed: the last good checkpoint is kept
             raise PoetryRnnError(
                 f"training diverged: loss is {bad_loss.item()} at epoch {epoch}, batch {bad_batch.item()}; "
@@ -279,12 +280,12 @@ def train(
             since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
             seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
         )
-        if rank == 0 and result.best_epoch == epoch:
-            save_checkpoint(checkpoint_dir / BEST, **state)
-        if rank == 0:
+        if distributed.is_main():  # the one writer
+            if result.best_epoch == epoch:
+                save_checkpoint(checkpoint_dir / BEST, **state)
             save_checkpoint(checkpoint_dir / LAST, **state)
-        if on_epoch and rank == 0:  # after the checkpoint: a resumed run never repeats an epoch it has reported
-            on_epoch(epoch, row)
+            if on_epoch:  # after the checkpoint: a resumed run never repeats an epoch it has reported
+                on_epoch(epoch, row)
         bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_cos=f"{row['val_cosine']:.4f}")
         if stop:
             break
