@@ -55,10 +55,11 @@ def healthy(url: str) -> Callable[[], bool]:
 
 
 def tail(log: Path, chars: int = 2000) -> str:
+    """The end of a log, for an error message."""
     return log.read_text(errors="replace")[-chars:] if log.is_file() else "(no log)"
 
 
-def group_alive(pgid: int) -> bool:
+def _group_alive(pgid: int) -> bool:
     """Whether a process of the group still runs; zombies aside, which an init that does not reap (some
     containers') leaves behind for good."""
     if not os.path.isdir("/proc"):
@@ -115,13 +116,13 @@ class ManagedProcess:
         pgid = self.proc.pid  # the group's id, valid while one of its processes lives
         deadline = time.monotonic() + grace
         self._signal(pgid, self.stop_signal)
-        while time.monotonic() < deadline and (self.proc.poll() is None or group_alive(pgid)):
+        while time.monotonic() < deadline and (self.proc.poll() is None or _group_alive(pgid)):
             time.sleep(0.1)
-        if self.proc.poll() is None or group_alive(pgid):
+        if self.proc.poll() is None or _group_alive(pgid):
             self._signal(pgid, signal.SIGKILL)
         self.proc.wait()
         deadline = time.monotonic() + 10  # SIGKILLed processes go at once; wait until they release their ports
-        while group_alive(pgid) and time.monotonic() < deadline:
+        while _group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.proc = None
 
