@@ -154,6 +154,6 @@ def team_stack(bucket: str = "poetry-rnn") -> Iterator:
         try:
             yield started
         finally:
-            started.s3.stop(wait=0)  # its data is deleted next: no need for SeaweedFS's 20 s graceful stop
+            started.s3.stop(grace=0)  # its data is deleted next: no need for SeaweedFS's 20 s graceful stop
             services.__exit__(None, None, None)
             shutil.rmtree(folder, ignore_errors=True)

@@ -114,34 +114,22 @@ def test_commands_without_a_store_say_to_run_the_pipeline(project):
 
 
 def test_ui_serves_the_store_and_prints_the_runs_page_with_the_scores(project):
-    import subprocess
     import sys
-    import time
 
     import requests
 
-    from poetry_rnn.services.team import free_port
+    from poetry_rnn.services import team
 
     tracking.setup()
-    port = free_port()
-    ui = subprocess.Popen([sys.executable, "-m", "poetry_rnn.cli", "ui", "--port", str(port)], cwd=project,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        printed = ui.stdout.readline().strip()
-        deadline = time.time() + 120
-        while time.time() < deadline:  # the real MLflow UI answers on the printed port
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
+    port, log = team.free_port(), project / "ui.log"
+    cmd = [sys.executable, "-m", "poetry_rnn.cli", "ui", "--port", str(port)]
+    with team.ManagedProcess(cmd, log, team.healthy(f"http://127.0.0.1:{port}"), "poetry-rnn ui", cwd=project):
+        # the real MLflow UI answers on the printed port
         api = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get-by-name"
         exp = requests.get(api, params={"experiment_name": tracking.EXPERIMENT}, timeout=10).json()["experiment"]
-    finally:
-        os.killpg(ui.pid, 15)
-        ui.wait(timeout=30)
     url = tracking.runs_page_url(f"http://127.0.0.1:{port}", exp["experiment_id"])
-    assert printed == f"the runs with their params and scores: {url}"
+    printed = [line for line in log.read_text().splitlines() if line.startswith("the runs with")]
+    assert printed == [f"the runs with their params and scores: {url}"]
     tags = {t["key"]: t["value"] for t in exp["tags"]}
     assert tags[tracking.KIND_TAG] == tracking.KIND and f"mlflow.sharedViewState.{tracking.VIEW}" in tags
 

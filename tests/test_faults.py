@@ -157,7 +157,7 @@ def test_s3_lost_fails_artifact_logging_and_dvc_push_clearly_and_a_rerun_complet
     proc = start(project, team)
     wait_for(epoch_logged(client, project, 1), proc, "epoch 1 logged")
     with paused(proc):
-        team.s3.stop(wait=0)  # lost, as in a crash
+        team.s3.stop(grace=0)  # lost, as in a crash
     try:
         assert setup.wait(timeout=300) == 0, setup.stdout.read()
         push = dvc(repo, "dvc push")  # while the stage fails

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from http_server import serve_directory
+from poetry_rnn.services import team
 from project import (
     GLOVE_WORDS, STAGES, children, make_inputs, make_project, mlflow_runs, pipeline_runs, run, stage_runs, stages_ran,
 )
@@ -287,40 +284,15 @@ def check_scores_from_scratch(project, model: str, scores: dict) -> None:
     assert scores["nearest_word_accuracy"] == pytest.approx((nearest == test["ids"][test["score"]]).mean(), abs=1e-9)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def mlflow_server(project):
     """`mlflow server` on 127.0.0.1 over the project's store (one worker, no job runner); always stopped."""
-    port = free_port()
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    port = team.free_port()
+    env = team.server_env()
     env.pop("MLFLOW_TRACKING_URI", None)
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{project / 'mlflow.db'}",
            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    log = open(project / "mlflow-server.log", "w")
-    # Its own process group: `mlflow server` starts uvicorn as a child, which must stop with it.
-    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, (project / "mlflow-server.log").read_text()[-3000:]
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.time() < deadline, "mlflow server did not answer /health within 120 s"
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    url = f"http://127.0.0.1:{port}"
+    with team.ManagedProcess(cmd, project / "mlflow-server.log", team.healthy(url), "mlflow server", env=env,
+                             cwd=project):
+        yield url

@@ -394,22 +394,15 @@ def test_a_stage_fails_fast_and_clearly_when_the_tracking_server_does_not_answer
 
 
 def test_a_stage_logs_to_a_tracking_server_that_answers(clean_env, tmp_path):
-    import subprocess
-
     from poetry_rnn.services import team
 
-    port, log = team.free_port(), tmp_path / "server.log"
-    cmd = team.mlflow_server_command(f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "artifacts"), port=port)
-    with open(log, "w") as out:
-        server = subprocess.Popen(cmd, env=team.server_env(), stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+    server = team.MlflowServer(f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "artifacts"), team.free_port(),
+                               tmp_path / "server.log", team.server_env())
+    server.start()
     try:
-        uri = f"http://127.0.0.1:{port}"
-        team.wait_for_mlflow(uri, server, log)
-        status, stderr, _ = run_stage(glove_project(tmp_path / "project"), uri)
+        status, stderr, _ = run_stage(glove_project(tmp_path / "project"), server.url)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        server.stop()
     assert status == 0, stderr
     assert not (tmp_path / "project/mlflow.db").exists()
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'server.db'}")

@@ -11,14 +11,16 @@ import contextlib
 import glob
 import json
 import os
+import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from poetry_rnn.errors import PoetryRnnError
 
@@ -32,38 +34,153 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, what: str, log: Path, timeout: float = 60) -> None:
-    """Wait until something listens on 127.0.0.1:port; fail with the log's tail if `proc` exits first."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise PoetryRnnError(f"{what} exited with status {proc.returncode}:\n{tail(log)}")
+def listening(port: int) -> Callable[[], bool]:
+    """A readiness check: something accepts connections on 127.0.0.1:port."""
+    def check() -> bool:
         with socket.socket() as s:
-            if s.connect_ex((HOST, port)) == 0:
-                return
-        time.sleep(0.2)
-    raise PoetryRnnError(f"{what} did not listen on {HOST}:{port} within {timeout:.0f} s:\n{tail(log)}")
+            return s.connect_ex((HOST, port)) == 0
+    return check
+
+
+def healthy(url: str) -> Callable[[], bool]:
+    """A readiness check: the server at `url` answers /health (MLflow's server and UI)."""
+    def check() -> bool:
+        import requests
+
+        try:
+            return requests.get(f"{url}/health", timeout=2).ok
+        except requests.RequestException:
+            return False
+    return check
 
 
 def tail(log: Path, chars: int = 2000) -> str:
+    """The end of a log, for an error message."""
     return log.read_text(errors="replace")[-chars:] if log.is_file() else "(no log)"
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs; zombies aside, which an init that does not reap (some
+    containers') leaves behind for good."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.killpg(pgid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):  # a process gone while read
+            state, _, group = Path(stat).read_text().rsplit(")", 1)[1].split()[:3]
+            if int(group) == pgid and state != "Z":
+                return True
+    return False
+
+
+@dataclass
+class ManagedProcess:
+    """A server in its own process group, its output appended to `log`: started until `ready()`, stopped as a
+    whole group (`stop_signal`, then SIGKILL after a grace period). `user`: run as that user (from root)."""
+
+    cmd: list[str]
+    log: Path
+    ready: Callable[[], bool]
+    what: str
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    stop_signal: int = signal.SIGTERM
+    user: str | None = None
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 120) -> None:
+        """Start it and wait until it is ready; on failure (exit, timeout, Ctrl-C) stop what started and raise."""
+        with open(self.log, "a") as out:
+            self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         **_as_user(self.user, self.env))
+        deadline = time.monotonic() + timeout
+        try:
+            while not self.ready():
+                if self.proc.poll() is not None:
+                    raise PoetryRnnError(f"{self.what} exited with status {self.proc.returncode}:\n{tail(self.log)}")
+                if time.monotonic() > deadline:
+                    raise PoetryRnnError(f"{self.what} was not ready within {timeout:.0f} s:\n{tail(self.log)}")
+                time.sleep(0.2)
+        except BaseException:
+            self.stop(grace=5)
+            raise
+
+    def stop(self, grace: float = 20) -> None:
+        """`stop_signal` to the whole group, SIGKILL to what is left of it after `grace` seconds, and reap."""
+        if self.proc is None:
+            return
+        pgid = self.proc.pid  # the group's id, valid while one of its processes lives
+        deadline = time.monotonic() + grace
+        self._signal(pgid, self.stop_signal)
+        while time.monotonic() < deadline and (self.proc.poll() is None or _group_alive(pgid)):
+            time.sleep(0.1)
+        if self.proc.poll() is None or _group_alive(pgid):
+            self._signal(pgid, signal.SIGKILL)
+        self.proc.wait()
+        deadline = time.monotonic() + 10  # SIGKILLed processes go at once; wait until they release their ports
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.proc = None
+
+    @staticmethod
+    def _signal(pgid: int, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+            os.killpg(pgid, sig)
+
+    def __enter__(self) -> ManagedProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 def postgres_bin() -> Path:
-    """The folder of PostgreSQL's server programs (initdb, pg_ctl): on PATH, or Debian's /usr/lib/postgresql/*/bin."""
+    """The folder of PostgreSQL's server programs (initdb, postgres): on PATH, or Debian's /usr/lib/postgresql/*/bin."""
     found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None)
     if not found:
         raise PoetryRnnError("PostgreSQL's initdb was not found: install PostgreSQL (Debian: apt-get install postgresql)")
     return Path(found).parent
 
 
-def _as_postgres_user(cmd: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run it as the `postgres` user Debian's package creates."""
+def _postgres_user() -> str | None:
+    """PostgreSQL refuses to run as root: as root, it runs as the `postgres` user Debian's package creates."""
     if os.geteuid() != 0:
-        return cmd
-    if shutil.which("runuser") is None:
-        raise PoetryRnnError("PostgreSQL cannot run as root and runuser is missing: start the services as another user")
-    return ["runuser", "-u", "postgres", "--", *cmd]
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise PoetryRnnError("PostgreSQL cannot run as root and there is no postgres user: start the services as "
+                             "another user") from None
+    return "postgres"
+
+
+def _as_user(user: str | None, env: dict[str, str] | None = None) -> dict:
+    """subprocess's arguments that run a command in `env` (None: this process's) as `user` (None: as this
+    process), without root's groups."""
+    if user is None:
+        return {"env": env}
+    account = pwd.getpwnam(user)
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [],
+            "env": {**(os.environ if env is None else env), "HOME": account.pw_dir, "USER": user, "LOGNAME": user}}
+
+
+def _accepts_connections(port: int) -> Callable[[], bool]:
+    """A readiness check: PostgreSQL on 127.0.0.1:port takes a connection (not only the port: it listens while
+    it still starts up or recovers)."""
+    def check() -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(f"host={HOST} port={port} user=postgres dbname=postgres", connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
+    return check
 
 
 @dataclass
@@ -72,6 +189,7 @@ class Postgres:
 
     folder: Path
     port: int
+    process: ManagedProcess | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -79,35 +197,40 @@ class Postgres:
         return f"postgresql+psycopg://postgres@{HOST}:{self.port}/mlflow"
 
     def start(self) -> None:
-        bindir = postgres_bin()
+        bindir, user = postgres_bin(), _postgres_user()
         data, log = self.folder / "data", self.folder / "postgres.log"
         self.folder.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres", "postgres")
-            if subprocess.run(_as_postgres_user(["test", "-w", str(self.folder)])).returncode:
+        if user:
+            shutil.chown(self.folder, user, user)
+            if subprocess.run(["test", "-w", str(self.folder)], **_as_user(user)).returncode:
                 raise PoetryRnnError(f"PostgreSQL runs as the postgres user, who cannot reach {self.folder} (a parent "
                                      "folder is private to root): use a folder under /tmp, or run as a regular user")
         if not data.exists():
-            _run(_as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                                    "-E", "UTF8"]), "initdb")
-        opts = f"-p {self.port} -k {self.folder} -c listen_addresses={HOST}"
-        _run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(log), "-w", "start"]),
-             "pg_ctl start", log)
+            _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"], "initdb",
+                 user, self.folder)
+        # The server itself in the foreground (no pg_ctl): a child in its own group, stopped like the others.
+        cmd = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.folder),
+               "-c", f"listen_addresses={HOST}"]
+        # SIGINT: the fast shutdown (clients disconnected, a clean checkpoint). SIGTERM is a smart one, which waits
+        # for every client to leave: the group's signal misses them, as each backend runs in its own session.
+        self.process = ManagedProcess(cmd, log, _accepts_connections(self.port), "PostgreSQL", cwd=self.folder,
+                                      stop_signal=signal.SIGINT, user=user)
+        self.process.start(timeout=60)
         import psycopg
 
         with psycopg.connect(f"host={HOST} port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'mlflow'").fetchone():
                 conn.execute("CREATE DATABASE mlflow")
 
-    def stop(self) -> None:
-        subprocess.run(_as_postgres_user([str(postgres_bin() / "pg_ctl"), "-D", str(self.folder / "data"), "-m",
-                                          "fast", "-w", "stop"]), capture_output=True)
+    def stop(self, grace: float = 20) -> None:
+        if self.process is not None:
+            self.process.stop(grace)
 
 
-def _run(cmd: list[str], what: str, log: Path | None = None) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def _run(cmd: list[str], what: str, user: str | None = None, cwd: Path | None = None) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, **_as_user(user))
     if proc.returncode:
-        raise PoetryRnnError(f"{what} failed ({proc.returncode}): {proc.stderr.strip()}\n{tail(log) if log else ''}")
+        raise PoetryRnnError(f"{what} failed ({proc.returncode}): {proc.stderr.strip()}")
 
 
 @dataclass
@@ -117,7 +240,7 @@ class SeaweedS3:
 
     folder: Path
     port: int
-    proc: subprocess.Popen | None = None
+    process: ManagedProcess | None = field(default=None, repr=False)
     ports: dict[str, int] = field(default_factory=dict)  # the inner servers', kept for a restart on the same data
 
     @property
@@ -144,19 +267,13 @@ class SeaweedS3:
                "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
                "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={ports['s3.grpc']}", f"-s3.config={config}",
                "-master.volumeSizeLimitMB=64", "-volume.max=16", "-metricsPort=0"]
-        with open(log, "a") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for_port(self.port, self.proc, "SeaweedFS's S3 gateway", log)
+        self.process = ManagedProcess(cmd, log, listening(self.port), "SeaweedFS's S3 gateway")
+        self.process.start(timeout=60)
 
-    def stop(self, wait: float = 20) -> None:
-        """SIGTERM (SeaweedFS then takes about 20 s to stop), then SIGKILL after `wait` seconds; 0: at once."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def stop(self, grace: float = 20) -> None:
+        """SIGTERM (SeaweedFS then takes about 20 s to stop), then SIGKILL after `grace` seconds; 0: at once."""
+        if self.process is not None:
+            self.process.stop(grace)
 
 
 def make_bucket(endpoint: str, bucket: str, timeout: float = 60) -> None:
@@ -191,21 +308,6 @@ def server_env() -> dict[str, str]:
     return {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
-def wait_for_mlflow(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    """Wait until the server answers /health; fail with its log if it exits first."""
-    import requests
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise PoetryRnnError(f"mlflow server exited with status {proc.returncode}:\n{tail(log)}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{url}/health", timeout=2).ok:
-                return
-        time.sleep(0.5)
-    raise PoetryRnnError(f"mlflow server at {url} did not answer within {timeout:.0f} s:\n{tail(log)}")
-
-
 @dataclass
 class MlflowServer:
     """`mlflow server` (mlflow_server_command) on 127.0.0.1:port, its output appended to `log`."""
@@ -215,7 +317,7 @@ class MlflowServer:
     port: int
     log: Path
     env: dict[str, str]
-    proc: subprocess.Popen | None = None
+    process: ManagedProcess | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -223,16 +325,13 @@ class MlflowServer:
 
     def start(self) -> None:
         cmd = mlflow_server_command(self.backend_store_uri, self.artifacts_destination, HOST, self.port)
-        with open(self.log, "a") as out:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        wait_for_mlflow(self.url, self.proc, self.log)
+        self.process = ManagedProcess(cmd, self.log, healthy(self.url), "mlflow server", env=self.env)
+        self.process.start(timeout=120)
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)  # the server and its workers
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=20)
+    def stop(self, grace: float = 20) -> None:
+        """The server and its workers."""
+        if self.process is not None:
+            self.process.stop(grace)
 
 
 @dataclass
