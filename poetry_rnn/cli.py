@@ -253,7 +253,7 @@ def frontier(repo: Path, out: Path, names: tuple[str, ...], commits: int) -> Non
     and cosine against numbers per token (bottleneck / window), both models and PCA, with 95% intervals."""
     from poetry_rnn.scoring import plots
     from poetry_rnn.atomic import atomic_path
-    from poetry_rnn.scoring.scores import SCORES
+    from poetry_rnn.scoring.names import SCORES
     from poetry_rnn.scoring.frontier import experiment_evaluations, frontier_table
 
     found = experiment_evaluations(repo, commits)

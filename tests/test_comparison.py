@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from poetry_rnn.scoring.scores import SCORES
+from poetry_rnn.scoring.names import SCORES
 from poetry_rnn.scoring.comparison import (
     champion, comparison_table, judge, render_markdown, shown_table, verdict, verdict_lines,
 )

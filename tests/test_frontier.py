@@ -89,7 +89,7 @@ def test_frontier_without_experiments_says_what_to_run():
 def test_frontier_has_a_series_per_window_and_the_equal_parameter_baseline_apart(tmp_path):
     from poetry_rnn.scoring import plots
     from poetry_rnn.scoring.comparison import headline
-    from poetry_rnn.scoring.scores import SCORES
+    from poetry_rnn.scoring.names import SCORES
     from poetry_rnn.scoring.frontier import frontier_table
 
     def evaluation(scale):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from poetry_rnn.architectures import ARCHITECTURES, pairs
-from poetry_rnn.scoring.scores import LABELS, SCORES, SHORT
+from poetry_rnn.scoring.names import LABELS, SCORES, SHORT
 CHAMPION_BASIS = ("val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine")
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from poetry_rnn.architectures import ARCHITECTURES
 from poetry_rnn.scoring.comparison import headline
-from poetry_rnn.scoring.scores import SCORES, SHORT
+from poetry_rnn.scoring.names import SCORES, SHORT
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.paths import metrics_file
 

@@ -14,6 +14,7 @@ from sklearn.decomposition import PCA
 from poetry_rnn.inputs.chunking import Chunks
 from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.training.model import Autoencoder
+from poetry_rnn.scoring.names import SCORES
 from poetry_rnn.scoring.words import RANK_BANDS, Candidates, content_words, rank_band
 
 # Maps a batch of input vectors (B, T, D) and its mask (B, T) to reconstructions (B, T, D).
@@ -21,12 +22,6 @@ Reconstructor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 RESAMPLES, LEVEL = 1000, 0.95
 
-# The metric names every consumer imports: the scores of each model and reference, the report leading with the first.
-SCORES = ("content_word_accuracy", "nearest_word_accuracy", "test_cosine")  # the report leads with the first
-LABELS = {"content_word_accuracy": "content-word accuracy", "nearest_word_accuracy": "nearest-word accuracy",
-          "test_cosine": "test cosine"}
-# Each score's key in metrics/evaluate.json, short because each is a column of `dvc exp show` (cwa.baseline, …)
-SHORT = {"content_word_accuracy": "cwa", "nearest_word_accuracy": "nwa", "test_cosine": "cos"}
 
 
 

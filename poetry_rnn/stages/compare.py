@@ -11,7 +11,7 @@ from poetry_rnn.atomic import atomic_path
 from poetry_rnn.scoring.comparison import (
     FIGURES, bootstrap_note, comparison_table, render_markdown, shown_table, verdict, verdict_lines,
 )
-from poetry_rnn.scoring.scores import SCORES
+from poetry_rnn.scoring.names import SCORES
 from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.architectures import ARCHITECTURES

@@ -13,8 +13,9 @@ from poetry_rnn.inputs.chunking import load_chunks, load_vocabulary
 from poetry_rnn.scoring.comparison import headline
 from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.errors import entry_point
+from poetry_rnn.scoring.names import SCORES, TEST_SCORES
 from poetry_rnn.scoring.scores import (
-    RESAMPLES, LEVEL, SCORES, bootstrap, bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor,
+    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor,
     pca_reconstructor, sample_reconstructions, score_tokens, scored_tokens, summarize,
 )
 from poetry_rnn.inputs.glove import load_glove
@@ -85,7 +86,7 @@ def main() -> None:
             samples = sample_reconstructions(reconstructors, test, vocab, candidates, glove.words, n=3, seed=p.seed)
             write_json(tmp / "samples.json", samples)
         for name, a in ARCHITECTURES.items():  # test scores on the training runs too, for the UI's Compare view
-            log_test_scores(training_run_id(a.stage), results[name])
+            log_test_scores(training_run_id(a.stage), {k: results[name][k] for k in TEST_SCORES})
         # and the headline scores on the pipeline's run, so the runs table compares pipelines one row each
         named = {**{m: m for m in models}, **{r: f"reference.{r}" for r in references}}
         log_to_pipeline(percent({named[n]: {k: results[n][k] for k in SCORES} for n in named}))
