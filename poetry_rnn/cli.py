@@ -27,7 +27,7 @@ def require_store() -> str:
     """The tracking URI, refusing an embedded store that does not exist yet or a server that does not answer."""
     uri = tracking.tracking_uri()
     tracking.check_server(uri)
-    db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    db = tracking.sqlite_file(uri)
     if db is not None and not db.is_file():
         raise PoetryRnnError(f"no MLflow store at {db}: run the pipeline first (`dvc repro`), "
                              "from the project root")

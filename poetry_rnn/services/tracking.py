@@ -35,6 +35,11 @@ def team_server(uri: str | None = None) -> bool:
     return (uri or tracking_uri()).startswith(("http://", "https://"))
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The file of an embedded sqlite store; None for any other store (a server, a database server)."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
 # MLflow's HTTP client retries a failed request 7 times with backoff factor 2, each try waiting up to 120 s: a
 # tracking server that is down stalls a stage for minutes (272 s in one training) before a urllib3 traceback.
 # These keep a failure within seconds (a refused connection) or 90 s (a server that never answers); a value
@@ -141,8 +146,8 @@ def setup() -> str:
         location = (root / "mlartifacts").as_uri()
         exp_id = _experiment_id(location)
         stored = mlflow.get_experiment(exp_id).artifact_location
-        if stored != location and uri.startswith("sqlite:///"):
-            follow_repo(Path(uri.removeprefix("sqlite:///")), stored, location)
+        if stored != location and sqlite_file(uri) is not None:
+            follow_repo(sqlite_file(uri), stored, location)
         return exp_id
 
 
