@@ -118,5 +118,8 @@ def frontier(table, path: Path, scores: tuple[str, ...]) -> None:
         ax.minorticks_off()
         ax.set(xlabel="numbers per token (bottleneck / window)", ylabel=key, title=f"{key} (95% CI)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize="small")
+    # Below the panels, not inside one: with a few windows the legend would cover measured points.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4),
+               fontsize="small", frameon=False)
     _save(fig, path)
