@@ -86,7 +86,7 @@ def test_frontier_without_experiments_says_what_to_run():
         frontier_table([])
 
 
-def test_frontier_has_a_series_per_window_and_the_equal_parameter_baseline_apart(tmp_path):
+def test_frontier_has_a_series_per_window_and_the_equal_size_baseline_apart(tmp_path):
     from poetry_rnn.scoring import plots
     from poetry_rnn.scoring.comparison import headline
     from poetry_rnn.scoring.names import SCORES
@@ -96,14 +96,22 @@ def test_frontier_has_a_series_per_window_and_the_equal_parameter_baseline_apart
         result = {k: scale for k in SCORES} | {"ci": {k: [scale - 0.01, scale + 0.01] for k in SCORES}}
         return headline({"baseline": result, "attention": result, "reference": {"pca": result, "mean_vector": result}})
 
+    def params(window, bottleneck, hidden, baseline, attention):
+        return {"model.bottleneck": bottleneck, "chunk.window": window, "model.baseline_hidden": hidden,
+                "parameters": {"baseline": baseline, "attention": attention}}
+
     table = frontier_table([
-        ("w10-b64", {"model.bottleneck": 64, "chunk.window": 10, "model.baseline_hidden": None}, evaluation(0.4)),
-        ("w50-b256", {"model.bottleneck": 256, "chunk.window": 50, "model.baseline_hidden": None}, evaluation(0.5)),
-        ("w50-b256-sized", {"model.bottleneck": 256, "chunk.window": 50, "model.baseline_hidden": 150}, evaluation(0.6)),
+        ("w10-b64", params(10, 64, None, 900, 1000), evaluation(0.4)),
+        ("w50-b256", params(50, 256, None, 900, 1000), evaluation(0.5)),
+        ("w50-b256-sized", params(50, 256, 150, 1009, 1000), evaluation(0.6)),  # within 1%: equal size
+        ("w50-b512-sized", params(50, 512, 160, 1000, 1000), evaluation(0.7)),
+        ("w50-b512-bigger", params(50, 512, 200, 1200, 1000), evaluation(0.8)),  # sized, but not to the attention model
     ])
-    assert set(table["series"]) == {"attention", "baseline", "baseline, hidden 150", "pca"}
-    sized = table[table["series"] == "baseline, hidden 150"]
-    assert sized[["window", "numbers_per_token", "content_word_accuracy"]].values.tolist() == [[50, 5.12, 0.6]]
-    assert table[table["series"] == "attention"]["window"].tolist() == [10, 50, 50]
+    assert set(table["series"]) == {"attention", "baseline", "baseline, equal size", "baseline, hidden 200", "pca"}
+    sized = table[table["series"] == "baseline, equal size"]
+    assert sized[["window", "numbers_per_token", "hidden", "parameters", "content_word_accuracy"]].values.tolist() == [
+        [50, 5.12, 150, 1009, 0.6], [50, 10.24, 160, 1000, 0.7]]
+    assert table[table["series"] == "baseline, hidden 200"]["parameters"].tolist() == [1200]
+    assert table[table["series"] == "attention"]["window"].tolist() == [10, 50, 50, 50, 50]
     plots.frontier(table, tmp_path / "frontier.png", SCORES)
     assert (tmp_path / "frontier.png").read_bytes()[:4] == b"\x89PNG"
