@@ -23,8 +23,6 @@ Reconstructor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 RESAMPLES, LEVEL = 1000, 0.95
 
 
-
-
 @dataclass
 class Tokens:
     """What is known of each scored token before any model runs, in scoring order (windows in order, then

@@ -145,9 +145,9 @@ def setup() -> str:
         # working directory, which for `dvc exp run --temp` is a copy deleted afterwards.
         location = (root / "mlartifacts").as_uri()
         exp_id = _experiment_id(location)
-        stored = mlflow.get_experiment(exp_id).artifact_location
-        if stored != location and sqlite_file(uri) is not None:
-            follow_repo(sqlite_file(uri), stored, location)
+        stored, db = mlflow.get_experiment(exp_id).artifact_location, sqlite_file(uri)
+        if stored != location and db is not None:
+            follow_repo(db, stored, location)
         return exp_id
 
 
