@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from poetry_rnn.errors import PoetryRnnError
+from poetry_rnn.inputs.layout import Layout, clean_line, is_prose, measure, unwrap
 from poetry_rnn.inputs.tokenize import tokenize
 
 __all__ = ["Reading", "Section", "clean_text", "first_line", "is_caps_title", "is_gutenberg", "read_book", "split_book"]
@@ -406,20 +407,6 @@ def _has_verse(lines: list[str]) -> bool:
     return False
 
 
-def _is_prose(lines: list[str]) -> bool:
-    """True for a paragraph of prose: long lines filling the width, many continuing in lowercase."""
-    if len(lines) < 2:
-        return len(lines) == 1 and len(lines[0]) > 140  # an unwrapped prose paragraph
-    if len(lines[-1]) < 15 and len(lines) > 2 or len(lines[-1]) < 8:
-        lines = lines[:-1]  # "town." left over from a long verse line wrapped by the transcriber
-        if len(lines) < 2:
-            return False
-    body = lines[:-1]
-    mean = sum(len(line) for line in body) / len(body)
-    lower = sum(1 for line in lines[1:] if line[:1].islower() or line[:1].isdigit()) / (len(lines) - 1)
-    return mean >= 45 and lower >= 0.3
-
-
 def _is_list(lines: list[str]) -> bool:
     """True for a contents-like list: numbered entries, page numbers, or Title Case names one a line."""
     if len(lines) < 3:
@@ -433,31 +420,19 @@ def _is_list(lines: list[str]) -> bool:
     return True
 
 
-def _unwrap(lines: list[str]) -> list[str]:
-    """Stripped lines with each long line's indented continuation joined back to it: Gutenberg wraps verse
-    lines longer than a terminal line onto lines indented deeper than the paragraph's first ("Born here of
-    parents born here from parents the same, and their" / "      parents the same,"), which would otherwise
-    read as prose going on in lowercase."""
-    indent = len(lines[0]) - len(lines[0].lstrip())
-    out: list[str] = []
-    for line in lines:
-        deeper = len(line) - len(line.lstrip()) > indent
-        if out and deeper and len(out[-1]) >= _WRAP_WIDTH:
-            out[-1] += " " + line.strip()
-        else:
-            out.append(line.strip())
-    return out
-
-
-_WRAP_WIDTH = 55  # a line this long (stripped) may have been wrapped by the transcriber
-
-
 def _shape(para: _Para) -> str:
-    """The shape of a text paragraph: "prose", "list" or "verse" (worked out once)."""
-    if para.shape is None:
-        lines = _unwrap(para.lines)
-        para.shape = "prose" if _is_prose(lines) else "list" if _is_list(lines) else "verse"
+    """The shape of a text paragraph, "prose", "list" or "verse", as read_book judged it against the book's layout."""
+    assert para.shape is not None, "read_book sets every text paragraph's shape"
     return para.shape
+
+
+def _judge_shapes(paras: list[_Para], layout: Layout) -> None:
+    """Set the shape of each text paragraph: prose against the book's own layout, else a list, else verse."""
+    for para in paras:
+        if para.kind == "text":
+            lines = unwrap([clean_line(line) for line in para.lines])
+            para.shape = "prose" if is_prose(para.lines, layout) else "list" if _is_list(
+                [line.strip() for line in lines]) else "verse"
 
 
 @dataclass
@@ -721,8 +696,10 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     body_lines = body.split("\n")
     line_tokens = [len(tokenize(line)) if line.strip() else 0 for line in body_lines]
     paras = _paragraphs(body)
+    layout = measure([(para.lines, para.gap, para.gap_after) for para in paras])
     contents = _contents(paras)
     paras = _mark_headings(paras, contents)
+    _judge_shapes(paras, layout)
     all_sections = _merge_subtitles(_sections(paras))
     sections = _cut_tail(all_sections)
     plays = _plays(sections)
