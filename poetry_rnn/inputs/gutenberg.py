@@ -40,6 +40,7 @@ with a PoetryRnnError rather than split into garbage.
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from collections import Counter
@@ -379,6 +380,10 @@ def _split_on_names(para: _Para, contents: _Contents) -> list[_Para]:
 _SPEAKER = re.compile(r"^[A-Z][A-Z .,'’-]*[A-Z](?:[.:]?|,\s+[a-z][^.]*\.)(?:\s*\([^)]*\)[.:]?)?$")
 _INLINE_SPEAKER = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]*\.?)?(?: \([^)]*\))?\.\s{2,}\S")  # "Don C.  What ..."
 _ATTRIBUTION = re.compile(r"(?:--|—)\s*[A-Z][A-Z'’.]+(?:[ ,]|$)")  # "-- DANTE, Par. xiii."
+_SIGNED = re.compile(r"(?:--|—)\s*[A-Z][\w'’.]*(?:[ ,]+[A-Z][\w'’.]*){0,3}\.?$")  # "...to pray."--Pope.
+# A title page's imprint: its publisher, press, copyright or edition.
+_IMPRINT = re.compile(r"\b(?:publishers?|press|printed|copyright|entered according to act|all rights reserved)\b",
+                      re.I)
 _LOWER = re.compile(r"[^\W\d_A-Z]")  # a lowercase letter (any script); _UPPER below: any other letter
 _UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
 _LIST_ENTRY = re.compile(r"^(?:[IVXLCDM]+|\d+)\.?\s{2,}\S|(?:\.\s*){3,}\d*$|\s{2,}\d+$")
@@ -441,46 +446,51 @@ class _Section:
     body: list[_Para]  # the text paragraphs up to the next heading
 
 
-def _judge(section: _Section) -> tuple[str, list[list[str]]]:
-    """("poem", its paragraphs) or (why it is not a poem, [])."""
+def _judge(section: _Section) -> tuple[str, list[list[str]], list[_Para]]:
+    """("poem", its verse paragraphs, its epigraphs) or (why it is not a poem, [], []). A section that holds verse
+    is a poem, its prose (a headnote, a footnote between stanzas) left out as notes, unless the prose is the
+    larger part (verse quoted in an essay) or the heading opens an introduction."""
     heads = [line for para in section.group for line in para.stripped]
-    matter = any(_MATTER.match(_norm(h)) for h in heads)
-    maybe_matter = any(_MAYBE_MATTER.match(_norm(h)) for h in heads)
-    if matter:
-        return "front or back matter", []
-    paras = [para.lines for para in section.body]
+    if any(_MATTER.match(_norm(h)) for h in heads):
+        return "front or back matter", [], []
+    paras = [para for para in section.body if para.kind == "text"]
     credited = False
-    while paras and len(paras[0]) == 1 and _CREDIT.match(paras[0][0].strip()):  # "By Robert Frost"
-        by = re.search(r"\bby$", paras[0][0].strip(), re.I)
+    while paras and len(paras[0].lines) == 1 and _CREDIT.match(paras[0].stripped[0]):  # "By Robert Frost"
+        by = re.search(r"\bby$", paras[0].stripped[0], re.I)
         credited = True
-        paras = paras[2:] if by and len(paras) > 1 and len(paras[1]) == 1 else paras[1:]  # "Edited by" / NAME
+        paras = paras[2:] if by and len(paras) > 1 and len(paras[1].lines) == 1 else paras[1:]  # "Edited by" / NAME
     if not paras:
-        return "empty", []
-    kinds = [_shape(para) for para in section.body[len(section.body) - len(paras) :]]
+        return "empty", [], []
+    kinds = [_shape(para) for para in paras]
     if "list" in kinds:
-        return "a list", []
-    verse_at = [i for i, kind in enumerate(kinds) if kind == "verse"]
-    if not verse_at:
-        return "prose", []
-    if maybe_matter and "prose" in kinds:
-        return "prose introduction", []
-    first, last = verse_at[0], verse_at[-1]
-    if "prose" in kinds[first:last]:
-        return "verse quoted in prose", []
-    for part in (paras[:first], paras[last + 1 :]):  # a short head- or foot-note is trimmed
-        if len(part) > 1 or sum(len(lines) for lines in part) > 8:
-            return "prose with verse", []
-    paras = paras[first : last + 1]
-    all_lines = [line.strip() for lines in paras for line in lines]
-    if not _has_verse(all_lines):
-        return "no verse", []
-    if all(any(_ATTRIBUTION.search(line) for line in lines) for lines in paras):
-        return "epigraphs", []  # "Michel, piu che mortal, Angel divino. -- ARIOSTO."
-    if all(len(lines) == 1 for lines in paras):
+        return "a list", [], []
+    verse = [para for para, kind in zip(paras, kinds) if kind == "verse"]
+    prose_lines = sum(len(para.lines) for para, kind in zip(paras, kinds) if kind == "prose")
+    if not verse:
+        return "prose", [], []
+    if prose_lines and any(_MAYBE_MATTER.match(_norm(h)) for h in heads):
+        return "prose introduction", [], []
+    if prose_lines > sum(len(para.lines) for para in verse):
+        return "verse quoted in prose", [], []
+    if not _has_verse([line for para in verse for line in para.stripped]):
+        return "no verse", [], []
+    epigraphs = list(itertools.takewhile(_is_epigraph, verse))
+    if len(epigraphs) == len(verse):
+        return "epigraphs", [], []  # "Michel, piu che mortal, Angel divino. -- ARIOSTO."
+    verse = verse[len(epigraphs) :]
+    imprint = any(_IMPRINT.search(line) for line in heads + [line for para in verse for line in para.stripped])
+    if all(len(para.lines) == 1 for para in verse) or (imprint and sum(len(para.lines) for para in verse) <= 6):
         numbered = any(_numbered(para) for para in section.group if para.kind == "heading")
-        if credited or any(_CREDIT.match(line) for line in all_lines) or (not numbered and len(paras) <= 3):
-            return "title page", []
-    return "poem", paras
+        if credited or imprint or any(_CREDIT.match(para.stripped[0]) for para in verse) or (
+                not numbered and len(verse) <= 3):
+            return "title page", [], []
+    return "poem", [para.lines for para in verse], epigraphs
+
+
+def _is_epigraph(para: _Para) -> bool:
+    """True for a short quotation signed by its author ("...weak and weary.--Pope.", "-- DANTE, Par. xiii.")."""
+    return len(para.lines) <= 6 and (bool(_SIGNED.search(para.stripped[-1]))
+                                     or any(_ATTRIBUTION.search(line) for line in para.stripped))
 
 
 def _numbered(para: _Para) -> bool:
@@ -493,7 +503,7 @@ def _style(section: _Section) -> str:
     heads = [para for para in section.group if para.kind == "heading"]
     if any(_numbered(para) for para in heads):
         return "numeral"
-    return "caps" if is_caps_title(heads[-1].stripped[0]) else "title"
+    return "caps" if heads and is_caps_title(heads[-1].stripped[0]) else "title"
 
 
 def _title(section: _Section, contents: _Contents) -> str:
@@ -647,14 +657,15 @@ class Section:
     title: str
     tokens: int  # every token of its lines
     kept: int = 0  # tokens kept in its poem
-    headings: int = 0  # tokens of a poem's title and number lines
+    left_out: dict[str, int] = field(default_factory=dict)  # a poem's tokens left out by reason (its headings...)
     words: str = ""  # its first words, to find it in the file
 
     def skipped(self) -> dict[str, int]:
-        """Its tokens not kept, by reason."""
+        """Its tokens not kept, by reason: a poem's headings and epigraphs, and the rest of what was left out of
+        its text (prose notes, speakers' names, line numbers) as notes_in_poems."""
         if self.reason != "poem":
             return {self.reason: self.tokens}
-        return {"headings": self.headings, "notes_in_poems": self.tokens - self.kept - self.headings}
+        return {**self.left_out, "notes_in_poems": self.tokens - self.kept - sum(self.left_out.values())}
 
 
 @dataclass
@@ -700,28 +711,32 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     contents = _contents(paras)
     paras = _mark_headings(paras, contents)
     _judge_shapes(paras, layout)
-    all_sections = _merge_subtitles(_sections(paras))
+    # A book without a heading is one section: its verse, if any, one poem.
+    all_sections = _merge_subtitles(_sections(paras)) or [_Section([], paras)]
     sections = _cut_tail(all_sections)
     plays = _plays(sections)
     judged = []
     for section, play in zip(sections, plays):
-        why, kept = _judge(section)
+        why, kept, epigraphs = _judge(section)
         if play and why != "front or back matter":
-            why, kept = ("a play's scene", []) if drama == "skip" else _scene(section)
-        judged.append((section, why, kept))
-    styles = Counter(_style(s) for (s, why, _), play in zip(judged, plays) if why == "poem" and not play)
+            (why, kept), epigraphs = ("a play's scene", []) if drama == "skip" else _scene(section), []
+        judged.append((section, why, kept, epigraphs))
+    styles = Counter(_style(s) for (s, why, _, _), play in zip(judged, plays) if why == "poem" and not play)
     dominant = styles.most_common(1)[0][0] if styles else ""
     poems: list[tuple[str, str]] = []
     read: list[tuple[int, Section]] = []  # (start line in the body, section)
+
+    def tokens(paras: list[_Para]) -> int:
+        return sum(line_tokens[para.start + k] for para in paras for k in range(len(para.lines)))
 
     def add(start: int, verdict: str, reason: str, title: str, section: _Section | None = None, **kw) -> None:
         lines = [line for para in (section.group + section.body if section else []) for line in para.lines]
         read.append((start, Section(0, 0, verdict, reason, title, 0, words=_words(lines), **kw)))
 
     in_matter = False  # after a preface, notes or contents: until a heading in the poems' own style
-    for (section, why, kept), play in zip(judged, plays):
-        start = section.group[0].start
-        heading = _title(section, contents) or section.group[-1].stripped[0]
+    for (section, why, kept, epigraphs), play in zip(judged, plays):
+        start = (section.group or section.body)[0].start
+        heading = _title(section, contents) or (section.group[-1].stripped[0] if section.group else "")
         if why == "front or back matter":
             in_matter = True
             add(start, "front or back matter", _matter_reason(section), heading, section)
@@ -744,11 +759,11 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
             if is_caps_title(head):
                 title = head.rstrip(".").strip()
         poem = _poem_text(kept)
-        heads = sum(line_tokens[p.start + k] for p in section.group for k in range(len(p.lines)))
         title = title or first_line(poem)
         if poem:
             poems.append((title, poem))
-            add(start, "poem", "poem", title, section, kept=len(tokenize(poem)), headings=heads)
+            add(start, "poem", "poem", title, section, kept=len(tokenize(poem)),
+                left_out={"headings": tokens(section.group), "epigraphs": tokens(epigraphs)})
         else:
             add(start, "empty", "empty", title, section)
     if len(all_sections) > len(sections):  # the notes or index that end the book, and all after them
@@ -761,17 +776,10 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     for (start, section), nxt in zip(read, read[1:] + [(len(body_lines), None)]):
         section.first, section.last = offset + start + 1, offset + nxt[0]
         section.tokens = sum(line_tokens[start : nxt[0]])
-    text_lines = sum(len(para.lines) for para in paras if not para.in_contents and para.kind == "text")
-    poem_lines = sum(1 for _, poem in poems for line in poem.split("\n") if line.strip())
     if not poems:
         raise PoetryRnnError(
-            f"Gutenberg book {name}: no poem layout found (no headings such as Roman or Arabic numerals, "
-            f"ALL-CAPS or Title Case titles, or contents-list names followed by verse); {REFUSAL_ADVICE}"
-        )
-    if poem_lines < 0.25 * text_lines:
-        raise PoetryRnnError(
-            f"Gutenberg book {name}: only {poem_lines} of its {text_lines} text lines read as headed poems, "
-            f"the rest is prose or has no poem layout this reader can find; {REFUSAL_ADVICE}"
+            f"Gutenberg book {name}: no verse found: every section of its body reads as prose, a list, front or "
+            f"back matter or headings (see how with `poetry-rnn split {name}`); {REFUSAL_ADVICE}"
         )
     return Reading(author, poems, [section for _, section in read], sum(line_tokens))
 
