@@ -3,19 +3,26 @@
     python benchmarks/books.py /work/shared/data/poems/pg12242-dickinson-three-series.txt \
         /work/shared/data/poems/gutenberg/          # books or folders of books (.txt)
 
-One line per book, as `poetry-rnn split` sums it up, and a markdown table of the same figures (the table in
-docs/inputs.md). Checks that the accounting sums exactly (tokens + sum(skipped) == body_tokens) for each book.
+One line per book, as `poetry-rnn split` sums it up, with the lines of its poems that still hold a printed book's
+marks (a line number at the right margin, a footnote mark, a bare section number), and a markdown table of the same
+figures (the table in docs/inputs.md). Checks that the accounting sums exactly (tokens + sum(skipped) ==
+body_tokens) for each book.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.inputs.corpus import Account, account_book, decode
 from poetry_rnn.inputs.gutenberg import read_book
+
+
+# A printed book's marks, not words of its poems: "mulberries,      10", "Halloween^1", "sea [12]", a line "  12".
+MARKS = re.compile(r"\S\s{3,}\d+$|\^\d|\[\d+\]|^\s*\d{1,3}\.?\s*$")
 
 
 def books(paths: list[Path]) -> list[Path]:
@@ -37,7 +44,7 @@ def main() -> None:
             reading = read_book(decode(path.read_bytes(), {"decoded_latin1": 0}), path.name)
         except PoetryRnnError as error:
             print(f"{path.name}: refused: {error}")
-            rows.append(f"| {path.stem} | refused | | | |")
+            rows.append(f"| {path.stem} | refused | | | | |")
             continue
         account = Account()
         account_book(reading, path.name, account)
@@ -45,10 +52,12 @@ def main() -> None:
         assert kept + sum(account.skipped.values()) == reading.body_tokens, path.name
         skipped = ", ".join(f"{reason} {n:,}" for reason, n in account.skipped.most_common() if n)
         share = kept / max(reading.body_tokens, 1)
-        print(f"{path.name}: {len(reading.poems)} poems, {share:.1%} of {reading.body_tokens:,} kept "
-              f"({time.perf_counter() - started:.1f}s); skipped {skipped}")
-        rows.append(f"| {path.stem} | {len(reading.poems)} | {reading.body_tokens:,} | {share:.1%} | {skipped} |")
-    print("\n| book | poems | body tokens | kept | skipped |\n|---|---|---|---|---|")
+        marks = sum(bool(MARKS.search(line)) for _, text in reading.poems for line in text.split("\n"))
+        print(f"{path.name}: {len(reading.poems)} poems, {share:.1%} of {reading.body_tokens:,} kept, {marks} lines "
+              f"with marks ({time.perf_counter() - started:.1f}s); skipped {skipped}")
+        rows.append(f"| {path.stem} | {len(reading.poems)} | {reading.body_tokens:,} | {share:.1%} | {marks} | "
+                    f"{skipped} |")
+    print("\n| book | poems | body tokens | kept | lines with marks | skipped |\n|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

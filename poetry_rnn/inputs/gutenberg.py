@@ -92,7 +92,7 @@ def is_gutenberg(text: str) -> bool:
 
 _ROMAN = r"M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 _NUMERAL = re.compile(rf"^[\[(]?(?=[IVXLCDM\d])(?:{_ROMAN}|\d{{1,4}})[.)\]]?$")  # "XIV.", "XIV", "12."
-_INLINE_NUMERAL = re.compile(rf"^(?=[IVXLCDM])(?:{_ROMAN})\.?$|^\d{{1,3}}\.$")  # "XII." run into a poem
+_INLINE_NUMERAL = re.compile(rf"^(?=[IVXLCDM])(?:{_ROMAN})\.?$|^\d{{1,3}}\.?$")  # "XII." run into a poem
 _ORDINAL = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|last"
 _PART = re.compile(
     rf"^(?:part|book|canto|section|act|scene|flight|fytte|fit|duan|chapter)\s+"
@@ -336,19 +336,18 @@ def _mark_headings(paras: list[_Para], contents: _Contents) -> list[_Para]:
 
 
 def _split_on_numerals(paras: list[_Para]) -> list[_Para]:
-    """paras with a Roman numeral (or "12.") that ends a paragraph's lines cut out as its own paragraph."""
+    """paras with each line that is only a numeral ("XII.", "12", "3.") in a paragraph of several lines cut out as a
+    paragraph of its own: a poem's or a section's number run into the verse above or below it, not a line of it."""
     out: list[_Para] = []
     for para in paras:
         lines = para.stripped
-        cuts = [i for i, line in enumerate(lines) if i > 0 and _INLINE_NUMERAL.match(line)]
+        cuts = {i for i, line in enumerate(lines) if _INLINE_NUMERAL.match(line)} if len(lines) > 1 else set()
         if para.in_contents or not cuts:
             out.append(para)
             continue
-        start = 0
-        for i in cuts:
-            out.append(_Para(para.lines[start:i], para.gap if start == 0 else 0, start=para.start + start))
-            start = i
-        out.append(_Para(para.lines[start:], 0, start=para.start + start))
+        bounds = sorted({0, len(lines)} | cuts | {i + 1 for i in cuts})
+        for lo, hi in zip(bounds, bounds[1:]):
+            out.append(_Para(para.lines[lo:hi], para.gap if lo == 0 else 0, start=para.start + lo))
     for para, nxt in zip(out, out[1:] + [None]):
         para.gap_after = nxt.gap if nxt else 99
     return out
@@ -524,12 +523,13 @@ def _title(section: _Section, contents: _Contents) -> str:
     subtitle = contents.keys and len(lines) > 1 and lines[-1] == title and not contents.names(title)
     if subtitle and contents.match(lines[-2]) and lines[-2] in candidates:
         title = lines[-2]  # "THE FIRE OF DRIFT-WOOD" over its place line "DEVEREUX FARM, NEAR MARBLEHEAD"
-    return re.sub(r"\s+", " ", title).rstrip(".").strip()
+    return re.sub(r"\s+", " ", clean_line(title)).rstrip(".").strip()
 
 
 def _poem_text(paras: list[list[str]]) -> str:
-    """One poem's text: paragraphs one blank line apart, editorial notes and ornaments dropped."""
-    text = clean_text("\n\n".join("\n".join(lines) for lines in paras))
+    """One poem's text: paragraphs one blank line apart, line numbers in the margin, footnote marks, editorial
+    notes and ornaments dropped."""
+    text = clean_text("\n\n".join("\n".join(clean_line(line) for line in lines) for lines in paras))
     return clean_text(ORNAMENT.sub("", _PLACEHOLDER.sub("", EDITORIAL_NOTE.sub("", text))))
 
 
