@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from poetry_rnn.errors import PoetryRnnError
-from poetry_rnn.inputs.layout import Layout, clean_line, is_prose, measure, unwrap
+from poetry_rnn.inputs.layout import Layout, clean_line, indent, is_prose, measure, unwrap
 from poetry_rnn.inputs.tokenize import tokenize
 
 __all__ = ["Reading", "Section", "clean_text", "first_line", "is_caps_title", "is_gutenberg", "read_book", "split_book"]
@@ -117,7 +117,7 @@ _CREDIT = re.compile(
     r"|(?i:edited|translated|illustrated|introduction|introduced|selected|arranged|compiled|prepared|produced"
     r"|transcribed|with an? \w+)\b.*\b(?i:by)\b)"
 )
-_SUBTITLE = re.compile(r"^(?:by|from|or|after|translated|written)\b|^\(|^[A-Z][a-z]*\.? \d{1,2}, \d{4}|^\d{4}$", re.I)
+_SUBTITLE = re.compile(r"^(?:by|from|or|after|translated|written|tune)\b|^\(|^[A-Z][a-z]*\.? \d{1,2}, \d{4}|^\d{4}$", re.I)
 _SMALL_WORDS = frozenset(
     "a an the and or nor but of in on at to for by with from as into upon over under o de la le du des del "
     "di da von van der den y e et is".split()
@@ -171,9 +171,10 @@ class _Para:
     lines: list[str]  # the paragraph's lines, trailing spaces removed
     gap: int  # blank lines before it
     gap_after: int = 0
-    kind: str = "text"  # "text" or "heading"
+    kind: str = "text"  # "text", "heading", "label" (a speaker or a part inside a poem) or "note" (a subtitle)
     in_contents: bool = False
-    marker: bool = False  # a heading line repeated like a numeral ("Part.")
+    after_ornament: bool = False  # an ornament ("* * *") stood before it
+    run_in: bool = False  # a contents name cut out of the paragraph it opened or closed
     shape: str | None = None  # "prose", "list" or "verse", once _shape has looked
     start: int = 0  # index of its first line in the body
 
@@ -198,7 +199,7 @@ def _paragraphs(body: str) -> list[_Para]:
             current, gap = [], 0
         gap += 1
     kept: list[_Para] = []
-    carry = 0
+    carry, ornament = 0, False
     for para in paras:
         text = "\n".join(para.stripped)
         editorial = (text.startswith("[") and text.endswith("]")) or (
@@ -206,9 +207,10 @@ def _paragraphs(body: str) -> list[_Para]:
         )
         if editorial or _ORNAMENT_PARA.fullmatch(text):
             carry = max(carry, para.gap)
+            ornament = ornament or not editorial
             continue
-        para.gap = max(para.gap, carry)
-        carry = 0
+        para.gap, para.after_ornament = max(para.gap, carry), ornament
+        carry, ornament = 0, False
         kept.append(para)
     for para, nxt in zip(kept, kept[1:] + [None]):
         para.gap_after = nxt.gap if nxt else 99
@@ -256,8 +258,9 @@ class _Contents:
         return any(key <= entry and len(entry) - len(key) <= 3 for entry in self.by_word.get(first, ()))
 
 
-def _contents(paras: list[_Para]) -> _Contents:
-    """Entries of every contents or index list: the paragraphs after its heading up to a wider gap."""
+def _contents(paras: list[_Para], layout: Layout) -> _Contents:
+    """Entries of every contents or index list: the paragraphs after its heading up to a gap as wide as a
+    title's."""
     contents = _Contents()
     i = 0
     while i < len(paras):
@@ -267,7 +270,7 @@ def _contents(paras: list[_Para]) -> _Contents:
                 paras[i : i + 1] = [_Para(para.lines[:1], para.gap, 0, start=para.start),
                                     _Para(para.lines[1:], 0, para.gap_after, start=para.start + 1)]
             j = i + 1
-            while j < len(paras) and (j == i + 1 or paras[j].gap <= 1):
+            while j < len(paras) and (j == i + 1 or paras[j].gap < max(2, layout.title_gap)):
                 paras[j].in_contents = True
                 for line in paras[j].stripped:
                     contents.add(line)
@@ -281,8 +284,9 @@ def _contents(paras: list[_Para]) -> _Contents:
 # ---- finding headings -------------------------------------------------------------------------------
 
 
-def _mark_headings(paras: list[_Para], contents: _Contents) -> list[_Para]:
-    """paras with their kind set; text lines that are contents names heading a poem become paragraphs."""
+def _mark_headings(paras: list[_Para], contents: _Contents, layout: Layout) -> list[_Para]:
+    """paras with their kind set: headings, labels inside a poem, text; text lines that are contents names heading
+    a poem become paragraphs."""
     # Which case do the contents entries take in the body? Title Case names head poems only where
     # they match more contents entries than the ALL-CAPS lines do.
     caps_hits = title_hits = 0
@@ -294,13 +298,11 @@ def _mark_headings(paras: list[_Para], contents: _Contents) -> list[_Para]:
                 elif _is_title_case(para.lines[0].strip()):
                     title_hits += 1
     titled_contents = title_hits >= 3 and title_hits >= caps_hits
-    # A short capitalized line standing alone again and again ("Part.") marks parts, like a numeral.
-    alone = Counter(p.stripped[0] for p in paras if len(p.lines) == 1 and not p.in_contents and p.gap)
-    markers = {
-        line
-        for line, n in alone.items()
-        if n >= 3 and len(line.split()) <= 3 and _is_title_case(line) and not is_caps_title(line)
-    }
+    # A short line standing alone again and again, not where the book sets its titles ("Recitativo", "Air",
+    # "BRIDE", a dialogue's speakers), labels a part of a poem: it stays inside the poem.
+    alone = Counter(p.stripped[0] for p in paras if len(p.lines) == 1 and not p.in_contents and p.gap
+                    and indent(p.lines[0]) != layout.title_indent)
+    labels = {line for line, n in alone.items() if n >= 3 and len(line.split()) <= 3 and not _is_numeral(line)}
 
     out: list[_Para] = []
     for para in _split_on_numerals(paras):
@@ -318,21 +320,37 @@ def _mark_headings(paras: list[_Para], contents: _Contents) -> list[_Para]:
         if credit or signature:
             out.append(para)
             continue
-        if len(lines) <= 4 and all(_heading_line(line) for line in lines):
+        above = out[-1] if out else None
+        if len(lines) == 1 and (lines[0] in labels or (above and above.kind == "label" and _SUBTITLE.match(lines[0]))):
+            para.kind = "label"  # "Air" and the "Tune--" under it
+        elif len(lines) <= 4 and all(_heading_line(line) for line in lines):
             para.kind = "heading"
-        elif len(lines) == 1 and lines[0] in markers:
-            para.kind, para.marker = "heading", True
-        elif len(lines) == 1 and _is_title_case(lines[0]) and not _CREDIT.match(lines[0]):
-            named = titled_contents and contents.match(lines[0])
-            spaced = para.gap >= 2 and para.gap > para.gap_after and para.gap_after <= 2
-            numbered = bool(out) and out[-1].kind == "heading" and _numbered(out[-1])
-            if named or spaced or (numbered and para.gap <= 2):  # "II" / "The Four Winds"
+        elif len(lines) == 1 and not _CREDIT.match(lines[0]):
+            # A line standing alone as far from the text above as the book sets its titles is one, in any case
+            # ("The Men that fought at Minden", "To A Mountain Daisy,"); so is a line under a heading that goes on
+            # from a title's trailing comma or reads as a subtitle ("Tune--...").
+            spaced = para.gap >= layout.title_gap > layout.stanza_gap and para.gap > para.gap_after
+            named = titled_contents and _is_title_case(lines[0]) and contents.match(lines[0])
+            under = above is not None and above.kind == "heading" and para.gap <= layout.title_gap
+            numbered = under and _numbered(above) and _is_title_case(lines[0])  # "II" / "The Four Winds"
+            subtitle = under and (above.stripped[-1].endswith(",") or _SUBTITLE.match(lines[0]))
+            if spaced or named or numbered or subtitle:
                 para.kind = "heading"
         elif titled_contents and len(lines) > 1:
             out.extend(_split_on_names(para, contents))
             continue
+        if para.kind == "heading" and above is not None and _inside(para, above, layout):
+            para.kind = "label"
         out.append(para)
     return out
+
+
+def _inside(para: _Para, above: _Para, layout: Layout) -> bool:
+    """True for a heading set no further from the text above it than a stanza is, in a book that sets its titles
+    further apart: a speaker's name, a song's or a part's title inside a poem. A numeral, a heading of front or back
+    matter, a contents name run into the text or a heading after an ornament still cuts."""
+    return (above.kind == "text" and para.gap <= layout.stanza_gap < layout.title_gap and not para.after_ornament
+            and not para.run_in and not _numbered(para) and not _MATTER.match(_norm(para.stripped[0])))
 
 
 def _split_on_numerals(paras: list[_Para]) -> list[_Para]:
@@ -363,7 +381,8 @@ def _split_on_names(para: _Para, contents: _Contents) -> list[_Para]:
         if after_stop and _is_title_case(line) and not line.endswith(",") and _key(line) in contents.keys:
             if i > start:
                 pieces.append(_Para(para.lines[start:i], para.gap if start == 0 else 0, start=para.start + start))
-            pieces.append(_Para([para.lines[i]], para.gap if i == 0 else 0, kind="heading", start=para.start + i))
+            pieces.append(_Para([para.lines[i]], para.gap if i == 0 else 0, kind="heading", start=para.start + i,
+                                run_in=True))
             start = i + 1
     if not pieces:
         return [para]
@@ -433,7 +452,7 @@ def _shape(para: _Para) -> str:
 def _judge_shapes(paras: list[_Para], layout: Layout) -> None:
     """Set the shape of each text paragraph: prose against the book's own layout, else a list, else verse."""
     for para in paras:
-        if para.kind == "text":
+        if para.kind in ("text", "label"):
             lines = unwrap([clean_line(line) for line in para.lines])
             para.shape = "prose" if is_prose(para.lines, layout) else "list" if _is_list(
                 [line.strip() for line in lines]) else "verse"
@@ -448,7 +467,7 @@ class _Section:
 def _judge(section: _Section) -> tuple[str, list[list[str]], list[_Para]]:
     """("poem", its verse paragraphs, its epigraphs) or (why it is not a poem, [], []). A section that holds verse
     is a poem, its prose (a headnote, a footnote between stanzas) left out as notes, unless the prose is the
-    larger part (verse quoted in an essay) or the heading opens an introduction."""
+    larger part and has the last word (verse quoted in an essay) or the heading opens an introduction."""
     heads = [line for para in section.group for line in para.stripped]
     if any(_MATTER.match(_norm(h)) for h in heads):
         return "front or back matter", [], []
@@ -469,8 +488,8 @@ def _judge(section: _Section) -> tuple[str, list[list[str]], list[_Para]]:
         return "prose", [], []
     if prose_lines and any(_MAYBE_MATTER.match(_norm(h)) for h in heads):
         return "prose introduction", [], []
-    if prose_lines > sum(len(para.lines) for para in verse):
-        return "verse quoted in prose", [], []
+    if prose_lines > sum(len(para.lines) for para in verse) and kinds[-1] == "prose":
+        return "verse quoted in prose", [], []  # an essay quoting verse, not a headnote over a short poem
     if not _has_verse([line for para in verse for line in para.stripped]):
         return "no verse", [], []
     epigraphs = list(itertools.takewhile(_is_epigraph, verse))
@@ -493,8 +512,8 @@ def _is_epigraph(para: _Para) -> bool:
 
 
 def _numbered(para: _Para) -> bool:
-    """True for a heading paragraph that numbers a poem or part ("XIV.", "PART THE FIRST", "Part.")."""
-    return para.marker or all(_is_numeral(line) for line in para.stripped)
+    """True for a heading paragraph that numbers a poem or part ("XIV.", "PART THE FIRST")."""
+    return all(_is_numeral(line) for line in para.stripped)
 
 
 def _style(section: _Section) -> str:
@@ -584,7 +603,7 @@ def _scene(section: _Section) -> tuple[str, list[list[str]]]:
     left out; ("prose", []) when no verse is left."""
     kept = []
     for para in section.body:
-        if _shape(para) == "prose":
+        if para.kind != "text" or _shape(para) == "prose":
             continue
         lines = para.lines
         if len(lines) > 1 and _speeches([lines]) and not _INLINE_SPEAKER.match(lines[0].strip()):
@@ -708,8 +727,8 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     line_tokens = [len(tokenize(line)) if line.strip() else 0 for line in body_lines]
     paras = _paragraphs(body)
     layout = measure([(para.lines, para.gap, para.gap_after) for para in paras])
-    contents = _contents(paras)
-    paras = _mark_headings(paras, contents)
+    contents = _contents(paras, layout)
+    paras = _mark_headings(paras, contents, layout)
     _judge_shapes(paras, layout)
     # A book without a heading is one section: its verse, if any, one poem.
     all_sections = _merge_subtitles(_sections(paras)) or [_Section([], paras)]

@@ -7,8 +7,9 @@ is indented and where a long line's continuation goes. So the reader measures th
 * the wrap width: a transcriber's wrapped prose breaks each line where the next word would not fit, so the
   width is the line length that most line breaks before a lowercase word fit (none when the book has too little
   prose to tell);
-* the stanza gap: the commonest gap before a paragraph of several lines; the title gap: the commonest gap before a
-  line standing alone, closer to what follows than to what precedes, wider than a stanza's;
+* the stanza gap: the commonest gap before a paragraph of several lines; the title gap and indent: how far apart
+  and how deep the book sets a line standing alone, closer to what follows than to what precedes, further than a
+  stanza (a title);
 
 and judges a paragraph by its shape against them: prose fills its measure (the book's wrap width, or its own
 when it is set narrower or wider), each line broken where the next word would not fit, and goes on in lowercase
@@ -27,6 +28,7 @@ from typing import Iterable, Sequence
 __all__ = ["Layout", "clean_line", "is_prose", "measure", "unwrap"]
 
 _ONE_LINE_PARAGRAPH = 200  # characters: a paragraph set on one line, which no verse line in a book is
+_TITLE_SHARE = 0.2  # of the lines standing alone: a gap that sets apart this many is one a book sets titles at
 _MIN_SUPPORT = 3  # line breaks that must agree on a wrap width before the book is said to have one
 _ENDS_SENTENCE = tuple(".!?:\"'”’)]")
 _PRONOUN_I = re.compile(r"^[\"'“‘(]*I(?:\b|')")  # "I" opens verse and prose lines alike: no evidence
@@ -40,7 +42,8 @@ class Layout:
 
     width: int | None  # the wrap width of its prose; None when too little of it is prose to tell
     stanza_gap: int  # blank lines between the stanzas of a poem
-    title_gap: int  # blank lines before a poem's title
+    title_gap: int  # blank lines before a poem's title, at the least
+    title_indent: int  # spaces before a poem's title
 
 
 def indent(line: str) -> int:
@@ -49,12 +52,18 @@ def indent(line: str) -> int:
 
 
 def measure(paras: Sequence[tuple[list[str], int, int]]) -> Layout:
-    """The layout of a book from its paragraphs, each (lines, blank lines before, blank lines after)."""
+    """The layout of a book from its paragraphs, each (lines, blank lines before, blank lines after). A title is a
+    line standing alone with more blank lines before it than after and than between stanzas; some books set
+    their titles further apart than others, or at two gaps, so the title gap is the narrowest of those that set
+    apart a fifth of such lines, and the title indent the commonest indent of lines standing alone that wide."""
     stanza = Counter(gap for lines, gap, _ in paras if len(lines) > 1 and gap)
     stanza_gap = stanza.most_common(1)[0][0] if stanza else 1
-    alone = Counter(gap for lines, gap, after in paras if len(lines) == 1 and gap > max(stanza_gap, after))
-    title_gap = alone.most_common(1)[0][0] if alone else stanza_gap + 1
-    return Layout(_wrap_width(lines for lines, _, _ in paras), stanza_gap, title_gap)
+    alone = [(gap, indent(lines[0])) for lines, gap, after in paras if len(lines) == 1 and gap > max(stanza_gap, after)]
+    gaps = Counter(gap for gap, _ in alone)
+    title_gap = min((gap for gap, n in gaps.items() if n >= _TITLE_SHARE * len(alone)), default=stanza_gap + 1)
+    indents = Counter(spaces for gap, spaces in alone if gap >= title_gap)
+    title_indent = indents.most_common(1)[0][0] if indents else 0
+    return Layout(_wrap_width(lines for lines, _, _ in paras), stanza_gap, title_gap, title_indent)
 
 
 def _wrap_width(paras: Iterable[list[str]]) -> int | None:
