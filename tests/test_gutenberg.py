@@ -497,8 +497,8 @@ def test_caps_titles_sections_numbered_parts_plays_and_notes():
     assert [title for title, _ in poems] == [
         "THE RAINY DAY",
         "TWILIGHT",
-        "THE CALLING",  # a long poem in numbered parts: one poem per part, under the part's title
-        "THE ANSWER",
+        "THE SONG OF THE LAKE, I. THE CALLING",  # a poem in numbered parts: one poem per part, carrying the title
+        "THE SONG OF THE LAKE, II. THE ANSWER",
         "THE FIRE OF DRIFT-WOOD",  # the contents name it; the place line under it is a subtitle
         "A PSALM OF LIFE",
     ]

@@ -92,6 +92,7 @@ def is_gutenberg(text: str) -> bool:
 
 _ROMAN = r"M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 _NUMERAL = re.compile(rf"^[\[(]?(?=[IVXLCDM\d])(?:{_ROMAN}|\d{{1,4}})[.)\]]?$")  # "XIV.", "XIV", "12."
+_NUMBERED_TITLE = re.compile(rf"^(?:(?=[IVXLCDM])(?:{_ROMAN})|\d{{1,4}})(?:[.\s]|$)")  # "XIV", "I. LIFE.", "12 Song"
 _INLINE_NUMERAL = re.compile(rf"^(?=[IVXLCDM])(?:{_ROMAN})\.?$|^\d{{1,3}}\.?$")  # "XII." run into a poem
 _ORDINAL = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|last"
 _PART = re.compile(
@@ -347,10 +348,12 @@ def _mark_headings(paras: list[_Para], contents: _Contents, layout: Layout) -> l
 
 def _inside(para: _Para, above: _Para, layout: Layout) -> bool:
     """True for a heading set no further from the text above it than a stanza is, in a book that sets its titles
-    further apart: a speaker's name, a song's or a part's title inside a poem. A numeral, a heading of front or back
-    matter, a contents name run into the text or a heading after an ornament still cuts."""
+    further apart: a speaker's name, a song's or a part's title inside a poem. A heading that opens with a number
+    ("II", "I. LIFE."), a heading of front or back matter, a contents name run into the text or a heading after an
+    ornament still cuts."""
     return (above.kind == "text" and para.gap <= layout.stanza_gap < layout.title_gap and not para.after_ornament
-            and not para.run_in and not _numbered(para) and not _MATTER.match(_norm(para.stripped[0])))
+            and not para.run_in and not _NUMBERED_TITLE.match(para.stripped[0])
+            and not _MATTER.match(_norm(para.stripped[0])))
 
 
 def _split_on_numerals(paras: list[_Para]) -> list[_Para]:
@@ -543,6 +546,38 @@ def _title(section: _Section, contents: _Contents) -> str:
     if subtitle and contents.match(lines[-2]) and lines[-2] in candidates:
         title = lines[-2]  # "THE FIRE OF DRIFT-WOOD" over its place line "DEVEREUX FARM, NEAR MARBLEHEAD"
     return re.sub(r"\s+", " ", clean_line(title)).rstrip(".").strip()
+
+
+def _is_part(section: _Section, layout: Layout) -> bool:
+    """True for a section headed by a number set closer to the text above than the book sets its titles: a part of
+    the poem above it ("II" under "A PORTRAIT"), not a poem of its own."""
+    head = section.group[0] if section.group else None
+    return head is not None and _numbered(head) and head.gap < layout.title_gap and not head.after_ornament
+
+
+def _whole_title(section: _Section) -> str:
+    """The title of a poem in parts: the last title line of its heading group above its first number ("THE SONG OF
+    THE LAKE" over "I" and "THE CALLING")."""
+    heads = [para for para in section.group if para.kind == "heading"]
+    numbered = [i for i, para in enumerate(heads) if _numbered(para)]
+    lines = [para.stripped[0] for para in heads[: numbered[0] if numbered else len(heads)]]
+    lines = [line for line in lines if not _MATTER.match(_norm(line)) and not _SUBTITLE.match(line)]
+    if not lines or _NUMBERED_TITLE.match(lines[-1]) or any(_MATTER.match(_norm(para.stripped[0])) for para in heads):
+        return ""  # "II. LOVE." over "I.", "II.": a numbered section of numbered poems, not a poem in parts
+    return re.sub(r"\s+", " ", clean_line(lines[-1])).rstrip(".").strip()
+
+
+def _part_title(section: _Section, contents: _Contents) -> str:
+    """A part's heading: its number and its own title after it ("II. THE ANSWER", "BOOK I"); "" for the opening of
+    a poem in parts that has no number of its own."""
+    number = next((_norm(para.stripped[0]) for para in section.group if para.kind == "heading" and _numbered(para)), "")
+    return ". ".join(filter(None, (number, _title(section, contents)))) if number else ""
+
+
+def _part_marker(section: _Section) -> str:
+    """The part marker that heads a section without a title of its own ("BOOK I", "CANTO II"), else ""."""
+    return next((_norm(line) for para in section.group if para.kind == "heading" for line in para.stripped
+                 if _PART.match(_norm(line))), "")
 
 
 def _poem_text(paras: list[list[str]]) -> str:
@@ -753,7 +788,11 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
         read.append((start, Section(0, 0, verdict, reason, title, 0, words=_words(lines), **kw)))
 
     in_matter = False  # after a preface, notes or contents: until a heading in the poems' own style
-    for (section, why, kept, epigraphs), play in zip(judged, plays):
+    parts = [_is_part(section, layout) for section in sections] + [False]
+    whole = ""  # the title of the poem whose parts these are
+    for i, ((section, why, kept, epigraphs), play) in enumerate(zip(judged, plays)):
+        if not parts[i]:
+            whole = _whole_title(section) if parts[i + 1] else ""
         start = (section.group or section.body)[0].start
         heading = _title(section, contents) or (section.group[-1].stripped[0] if section.group else "")
         if why == "front or back matter":
@@ -769,7 +808,9 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
         if why != "poem":
             add(start, why, _REASONS[why], heading, section)
             continue
-        title = _title(section, contents)
+        title = _title(section, contents) or _part_marker(section)
+        if whole and not play:  # "A PORTRAIT, II", "THE SONG OF THE LAKE, I. THE CALLING"
+            title = ", ".join(filter(None, (whole, _part_title(section, contents))))
         head = kept[0][0].strip()
         if play:  # "THE MASQUE OF THE SEASONS, ACT I", "ACT II. SCENE I. -- PRECIOSA'S chamber. Morning"
             title = ", ".join(_norm(line) for para in section.group for line in para.stripped)[:120]
