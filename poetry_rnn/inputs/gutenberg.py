@@ -299,11 +299,7 @@ def _mark_headings(paras: list[_Para], contents: _Contents, layout: Layout) -> l
                 elif _is_title_case(para.lines[0].strip()):
                     title_hits += 1
     titled_contents = title_hits >= 3 and title_hits >= caps_hits
-    # A short line standing alone again and again, not where the book sets its titles ("Recitativo", "Air",
-    # "BRIDE", a dialogue's speakers), labels a part of a poem: it stays inside the poem.
-    alone = Counter(p.stripped[0] for p in paras if len(p.lines) == 1 and not p.in_contents and p.gap
-                    and indent(p.lines[0]) != layout.title_indent)
-    labels = {line for line, n in alone.items() if n >= 3 and len(line.split()) <= 3 and not _is_numeral(line)}
+    labels = _labels(paras, layout)
 
     out: list[_Para] = []
     for para in _split_on_numerals(paras):
@@ -322,8 +318,8 @@ def _mark_headings(paras: list[_Para], contents: _Contents, layout: Layout) -> l
             out.append(para)
             continue
         above = out[-1] if out else None
-        if len(lines) == 1 and (lines[0] in labels or (above and above.kind == "label" and _SUBTITLE.match(lines[0]))):
-            para.kind = "label"  # "Air" and the "Tune--" under it
+        if len(lines) == 1 and above and above.kind == "label" and _SUBTITLE.match(lines[0]):
+            para.kind = "label"  # the "Tune--" under an "Air"
         elif len(lines) <= 4 and all(_heading_line(line) for line in lines):
             para.kind = "heading"
         elif len(lines) == 1 and not _CREDIT.match(lines[0]):
@@ -340,20 +336,35 @@ def _mark_headings(paras: list[_Para], contents: _Contents, layout: Layout) -> l
         elif titled_contents and len(lines) > 1:
             out.extend(_split_on_names(para, contents))
             continue
-        if para.kind == "heading" and above is not None and _inside(para, above, layout):
+        if para.kind == "heading" and above is not None and _inside(para, above, layout, labels):
             para.kind = "label"
         out.append(para)
     return out
 
 
-def _inside(para: _Para, above: _Para, layout: Layout) -> bool:
-    """True for a heading set no further from the text above it than a stanza is, in a book that sets its titles
-    further apart: a speaker's name, a song's or a part's title inside a poem. A heading that opens with a number
-    ("II", "I. LIFE."), a heading of front or back matter, a contents name run into the text or a heading after an
-    ornament still cuts."""
-    return (above.kind == "text" and para.gap <= layout.stanza_gap < layout.title_gap and not para.after_ornament
-            and not para.run_in and not _NUMBERED_TITLE.match(para.stripped[0])
-            and not _MATTER.match(_norm(para.stripped[0])))
+def _inside(para: _Para, above: _Para, layout: Layout, labels: set[str]) -> bool:
+    """True for a heading that the book sets as part of a poem, not as a poem's title: a speaker's name, a song's
+    or a part's title ("BRIDE", "SONG."), set no further from the text above than a stanza in a book that sets its
+    titles further apart, or one of the book's labels ("Recitativo", "Air"). A heading that opens with a number ("II",
+    "I. LIFE.", "BOOK I"), a heading of front or back matter, a contents name run into the text or a heading after
+    an ornament still cuts."""
+    close = above.kind == "text" and para.gap <= layout.stanza_gap < layout.title_gap
+    label = above.kind in ("text", "label") and para.stripped[0] in labels
+    return ((close or label) and not para.after_ornament and not para.run_in and not _numbered(para)
+            and not _NUMBERED_TITLE.match(para.stripped[0]) and not _MATTER.match(_norm(para.stripped[0])))
+
+
+def _labels(paras: list[_Para], layout: Layout) -> set[str]:
+    """A book's labels for the parts of a poem ("Recitativo", "Air", "Chorus", a dialogue's speakers): short lines
+    standing alone again and again, indented like its verse where it indents its titles otherwise."""
+    if layout.title_indent is None or layout.title_indent == layout.verse_indent:
+        return set()
+    alone = Counter(para.stripped[0] for para in paras if len(para.lines) == 1 and not para.in_contents
+                    and indent(para.lines[0]) == layout.verse_indent and len(para.stripped[0].split()) <= 3)
+    return {line for line, n in alone.items() if n >= _LABEL_REPEATS}
+
+
+_LABEL_REPEATS = 3  # times a line stands alone before it is a label, not a title
 
 
 def _split_on_numerals(paras: list[_Para]) -> list[_Para]:
@@ -467,13 +478,15 @@ class _Section:
     body: list[_Para]  # the text paragraphs up to the next heading
 
 
-def _judge(section: _Section) -> tuple[str, list[list[str]], list[_Para]]:
-    """("poem", its verse paragraphs, its epigraphs) or (why it is not a poem, [], []). A section that holds verse
-    is a poem, its prose (a headnote, a footnote between stanzas) left out as notes, unless the prose is the
-    larger part and has the last word (verse quoted in an essay) or the heading opens an introduction."""
+def _judge(section: _Section) -> tuple[str, list[list[str]], dict[str, list[_Para]]]:
+    """("poem", its verse paragraphs, the paragraphs left out of it by reason) or (why it is not a poem, [], {}). A
+    section that holds verse is a poem, its prose (a headnote, a footnote between stanzas, and a line standing
+    alone over it) left out as notes, unless the prose is the larger part and has the last word (verse quoted in an
+    essay) or the heading opens an introduction. A signed quotation before the verse is an epigraph, and a line
+    standing alone between the heading and the first stanza a subtitle (a dedication, a date, a tune)."""
     heads = [line for para in section.group for line in para.stripped]
     if any(_MATTER.match(_norm(h)) for h in heads):
-        return "front or back matter", [], []
+        return "front or back matter", [], {}
     paras = [para for para in section.body if para.kind == "text"]
     credited = False
     while paras and len(paras[0].lines) == 1 and _CREDIT.match(paras[0].stripped[0]):  # "By Robert Frost"
@@ -481,31 +494,35 @@ def _judge(section: _Section) -> tuple[str, list[list[str]], list[_Para]]:
         credited = True
         paras = paras[2:] if by and len(paras) > 1 and len(paras[1].lines) == 1 else paras[1:]  # "Edited by" / NAME
     if not paras:
-        return "empty", [], []
+        return "empty", [], {}
     kinds = [_shape(para) for para in paras]
     if "list" in kinds:
-        return "a list", [], []
+        return "a list", [], {}
+    kinds = ["prose" if kind == "verse" and len(para.lines) == 1 and nxt == "prose" else kind  # "Argument."
+             for para, kind, nxt in zip(paras, kinds, kinds[1:] + [""])]
     verse = [para for para, kind in zip(paras, kinds) if kind == "verse"]
     prose_lines = sum(len(para.lines) for para, kind in zip(paras, kinds) if kind == "prose")
     if not verse:
-        return "prose", [], []
+        return "prose", [], {}
     if prose_lines and any(_MAYBE_MATTER.match(_norm(h)) for h in heads):
-        return "prose introduction", [], []
+        return "prose introduction", [], {}
     if prose_lines > sum(len(para.lines) for para in verse) and kinds[-1] == "prose":
-        return "verse quoted in prose", [], []  # an essay quoting verse, not a headnote over a short poem
+        return "verse quoted in prose", [], {}  # an essay quoting verse, not a headnote over a short poem
     if not _has_verse([line for para in verse for line in para.stripped]):
-        return "no verse", [], []
+        return "no verse", [], {}
     epigraphs = list(itertools.takewhile(_is_epigraph, verse))
     if len(epigraphs) == len(verse):
-        return "epigraphs", [], []  # "Michel, piu che mortal, Angel divino. -- ARIOSTO."
+        return "epigraphs", [], {}  # "Michel, piu che mortal, Angel divino. -- ARIOSTO."
     verse = verse[len(epigraphs) :]
+    subtitles = verse[:1] if len(verse) > 1 and len(verse[0].lines) == 1 < len(verse[1].lines) else []
     imprint = any(_IMPRINT.search(line) for line in heads + [line for para in verse for line in para.stripped])
     if all(len(para.lines) == 1 for para in verse) or (imprint and sum(len(para.lines) for para in verse) <= 6):
         numbered = any(_numbered(para) for para in section.group if para.kind == "heading")
         if credited or imprint or any(_CREDIT.match(para.stripped[0]) for para in verse) or (
                 not numbered and len(verse) <= 3):
-            return "title page", [], []
-    return "poem", [para.lines for para in verse], epigraphs
+            return "title page", [], {}
+    kept = [para.lines for para in verse[len(subtitles) :]]
+    return "poem", kept, {"headings": subtitles, "epigraphs": epigraphs}
 
 
 def _is_epigraph(para: _Para) -> bool:
@@ -538,14 +555,15 @@ def _title(section: _Section, contents: _Contents) -> str:
         for para in heads
         if not _numbered(para) and not _is_numeral(para.stripped[0]) and not _MATTER.match(_norm(para.stripped[0]))
     ]
-    candidates = [line for i, line in enumerate(lines) if i == 0 or not _SUBTITLE.match(line)]
+    candidates = [line for i, line in enumerate(lines)  # not a subtitle, nor the line a title's comma goes on to
+                  if i == 0 or not (_SUBTITLE.match(line) or lines[i - 1].endswith(","))]
     if not candidates:
         return ""
     title = candidates[-1]
     subtitle = contents.keys and len(lines) > 1 and lines[-1] == title and not contents.names(title)
     if subtitle and contents.match(lines[-2]) and lines[-2] in candidates:
         title = lines[-2]  # "THE FIRE OF DRIFT-WOOD" over its place line "DEVEREUX FARM, NEAR MARBLEHEAD"
-    return re.sub(r"\s+", " ", clean_line(title)).rstrip(".").strip()
+    return re.sub(r"\s+", " ", clean_line(title)).rstrip(".,").strip()
 
 
 def _is_part(section: _Section, layout: Layout) -> bool:
@@ -740,6 +758,29 @@ class Reading:
         return {reason: n for reason, n in total.most_common() if n}
 
 
+def _repeated(poems: list[tuple[str, str]]) -> set[int]:
+    """Which poems repeat lines of a longer poem of the book, as picture captions or a list of illustrations do: a
+    line or two at a time, at least four in five of their word trigrams the other's, at most half as long."""
+    grams = [set(zip(words, words[1:], words[2:])) for words in (re.findall(r"[^\W\d_]+", text.lower())
+                                                                  for _, text in poems)]
+    holders: dict[tuple[str, str, str], set[int]] = {}
+    for i, found in enumerate(grams):
+        for gram in found:
+            holders.setdefault(gram, set()).add(i)
+    repeated = set()
+    for i, found in enumerate(grams):
+        stanzas = poems[i][1].split("\n\n")
+        if sum(stanza.count("\n") + 1 for stanza in stanzas) > 3 * len(stanzas):
+            continue  # stanzas, not captions of a line or two and a credit: a poem printed again in a longer one
+        shared = Counter(j for gram in found for j in holders[gram] if j != i)
+        if any(n >= _REPEATED * len(found) and len(grams[j]) >= 2 * len(found) for j, n in shared.items()):
+            repeated.add(i)
+    return repeated
+
+
+_REPEATED = 0.8  # share of a poem's trigrams found in a longer one that makes it a repetition, not a poem
+
+
 def _matter_reason(section: _Section) -> str:
     """The skipped-key of a front or back matter section: contents, notes or front_matter."""
     heads = [_norm(line) for para in section.group for line in para.stripped]
@@ -771,10 +812,10 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     plays = _plays(sections)
     judged = []
     for section, play in zip(sections, plays):
-        why, kept, epigraphs = _judge(section)
+        why, kept, left_out = _judge(section)
         if play and why != "front or back matter":
-            (why, kept), epigraphs = ("a play's scene", []) if drama == "skip" else _scene(section), []
-        judged.append((section, why, kept, epigraphs))
+            (why, kept), left_out = ("a play's scene", []) if drama == "skip" else _scene(section), {}
+        judged.append((section, why, kept, left_out))
     styles = Counter(_style(s) for (s, why, _, _), play in zip(judged, plays) if why == "poem" and not play)
     dominant = styles.most_common(1)[0][0] if styles else ""
     poems: list[tuple[str, str]] = []
@@ -790,7 +831,7 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     in_matter = False  # after a preface, notes or contents: until a heading in the poems' own style
     parts = [_is_part(section, layout) for section in sections] + [False]
     whole = ""  # the title of the poem whose parts these are
-    for i, ((section, why, kept, epigraphs), play) in enumerate(zip(judged, plays)):
+    for i, ((section, why, kept, left_out), play) in enumerate(zip(judged, plays)):
         if not parts[i]:
             whole = _whole_title(section) if parts[i + 1] else ""
         start = (section.group or section.body)[0].start
@@ -822,13 +863,20 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
         title = title or first_line(poem)
         if poem:
             poems.append((title, poem))
-            add(start, "poem", "poem", title, section, kept=len(tokenize(poem)),
-                left_out={"headings": tokens(section.group), "epigraphs": tokens(epigraphs)})
+            counted = {reason: tokens(paras) for reason, paras in left_out.items()}
+            counted["headings"] = counted.get("headings", 0) + tokens(section.group)
+            add(start, "poem", "poem", title, section, kept=len(tokenize(poem)), left_out=counted)
         else:
             add(start, "empty", "empty", title, section)
     if len(all_sections) > len(sections):  # the notes or index that end the book, and all after them
         add(all_sections[len(sections)].group[0].start, "notes at the end, mostly prose", "notes",
             _norm(all_sections[len(sections)].group[0].stripped[0]), all_sections[len(sections)])
+    kept_sections = [section for _, section in read if section.reason == "poem"]  # one per poem, in order
+    captions = _repeated(poems)
+    for i in captions:
+        kept_sections[i].verdict, kept_sections[i].reason = "lines of a longer poem repeated (captions)", "captions"
+        kept_sections[i].kept, kept_sections[i].left_out = 0, {}
+    poems = [poem for i, poem in enumerate(poems) if i not in captions]
     first_heading = read[0][0] if read else len(body_lines)
     if first_heading > 0:
         read.insert(0, (0, Section(0, 0, "before the first heading", "before_first_heading", "", 0,

@@ -43,7 +43,8 @@ class Layout:
     width: int | None  # the wrap width of its prose; None when too little of it is prose to tell
     stanza_gap: int  # blank lines between the stanzas of a poem
     title_gap: int  # blank lines before a poem's title, at the least
-    title_indent: int  # spaces before a poem's title
+    title_indent: int | None  # spaces before a poem's title; None when its titles are not set at one indent
+    verse_indent: int  # spaces before most lines of its paragraphs of several lines
 
 
 def indent(line: str) -> int:
@@ -55,15 +56,20 @@ def measure(paras: Sequence[tuple[list[str], int, int]]) -> Layout:
     """The layout of a book from its paragraphs, each (lines, blank lines before, blank lines after). A title is a
     line standing alone with more blank lines before it than after and than between stanzas; some books set
     their titles further apart than others, or at two gaps, so the title gap is the narrowest of those that set
-    apart a fifth of such lines, and the title indent the commonest indent of lines standing alone that wide."""
+    apart a fifth of such lines, and the title indent the indent of most of the different lines standing alone that
+    wide (a label repeated again and again counts once), if most agree; the verse indent is the commonest indent
+    of the lines of paragraphs."""
     stanza = Counter(gap for lines, gap, _ in paras if len(lines) > 1 and gap)
     stanza_gap = stanza.most_common(1)[0][0] if stanza else 1
-    alone = [(gap, indent(lines[0])) for lines, gap, after in paras if len(lines) == 1 and gap > max(stanza_gap, after)]
+    alone = [(gap, lines[0]) for lines, gap, after in paras if len(lines) == 1 and gap > max(stanza_gap, after)]
     gaps = Counter(gap for gap, _ in alone)
     title_gap = min((gap for gap, n in gaps.items() if n >= _TITLE_SHARE * len(alone)), default=stanza_gap + 1)
-    indents = Counter(spaces for gap, spaces in alone if gap >= title_gap)
-    title_indent = indents.most_common(1)[0][0] if indents else 0
-    return Layout(_wrap_width(lines for lines, _, _ in paras), stanza_gap, title_gap, title_indent)
+    indents = Counter(indent(line) for line in {line for gap, line in alone if gap >= title_gap})
+    title_indent, n = indents.most_common(1)[0] if indents else (None, 0)
+    title_indent = title_indent if n > sum(indents.values()) / 2 else None
+    verse = Counter(indent(line) for lines, _, _ in paras if len(lines) > 1 for line in lines)
+    verse_indent = verse.most_common(1)[0][0] if verse else 0
+    return Layout(_wrap_width(lines for lines, _, _ in paras), stanza_gap, title_gap, title_indent, verse_indent)
 
 
 def _wrap_width(paras: Iterable[list[str]]) -> int | None:
