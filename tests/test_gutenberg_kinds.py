@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from poetry_rnn.inputs.gutenberg import read_book
-from poetry_rnn.inputs.layout import measure
+from poetry_rnn.inputs.layout import measure, unwrap
 from poetry_rnn.inputs.tokenize import tokenize
 from test_gutenberg import body_of, book, poems_of
 
@@ -101,6 +101,17 @@ def test_a_poem_of_one_long_wrapped_line_is_verse():
     assert poems_of(FREE_VERSE)[-1][1].startswith("Of Equality--as if it harm'd me")
 
 
+def test_unwrap_joins_lines_deeper_than_the_paragraphs_own_indent_that_go_on_in_lowercase():
+    section = ["      2", "     Houses and rooms are full of perfumes, the shelves are crowded with", "      perfumes,",
+               "     I breathe the fragrance myself and know it and like it,"]
+    assert unwrap(section) == ["      2", "     Houses and rooms are full of perfumes, the shelves are crowded with "
+                               "perfumes,", "     I breathe the fragrance myself and know it and like it,"]
+    half_line = ["   It's only the pick of the Army", "             that handles the dear little pets--'Tss! 'Tss!",
+                 "       For you all love the screw-guns--the screw-guns they all love you!"]
+    assert unwrap(half_line)[0] == "   It's only the pick of the Army that handles the dear little pets--'Tss! 'Tss!"
+    assert len(unwrap(half_line)) == 2  # a deeper line with a capital is a line of its own
+
+
 # ---- verse judged prose: a ballad's half-lines pushed far right, lines longer than 75 characters --------------
 
 BALLADS = """\
@@ -121,12 +132,25 @@ Screw-Guns
        For you all love the screw-guns--the screw-guns they all love you!
        So when we call round with a few guns,
                  o' course you will know what to do--hoo! hoo!
+       Jest send in your Chief an' surrender--
+                 it's worse if you fights or you runs:
+       You can go where you please, you can skid up the trees,
+                 but you don't get away from the guns!
 
    They sends us along where the roads are, but mostly we goes where they ain't:
    We'd climb up the side of a sign-board an' trust to the stick o' the paint:
    We've chivied the Naga an' Looshai, we've give the Afreedeeman fits,
    For we fancies ourselves at two thousand,
              we guns that are built in two bits--'Tss! 'Tss!
+       For you all love the screw-guns...
+
+   There's a wheel on the Horns o' the Mornin',
+             an' a wheel on the edge o' the Pit,
+   An' a drop into nothin' beneath you as straight as a beggar can spit:
+   With the sweat runnin' out o' your shirt-sleeves,
+             an' the sun off the snow in your face,
+   An' 'arf o' the men on the drag-ropes
+             to hold the old gun in 'er place--'Tss! 'Tss!
        For you all love the screw-guns...
 
 
