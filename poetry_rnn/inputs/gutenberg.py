@@ -480,8 +480,7 @@ class _Section:
 
 def _judge(section: _Section) -> tuple[str, list[list[str]], dict[str, list[_Para]]]:
     """("poem", its verse paragraphs, the paragraphs left out of it by reason) or (why it is not a poem, [], {}). A
-    section that holds verse is a poem, its prose (a headnote, a footnote between stanzas, and a line standing
-    alone over it) left out as notes, unless the prose is the larger part and has the last word (verse quoted in an
+    section that holds verse is a poem, its prose (a headnote, a footnote between stanzas) left out as notes, unless the prose is the larger part and has the last word (verse quoted in an
     essay) or the heading opens an introduction. A signed quotation before the verse is an epigraph, and a line
     standing alone between the heading and the first stanza a subtitle (a dedication, a date, a tune)."""
     heads = [line for para in section.group for line in para.stripped]
@@ -498,8 +497,6 @@ def _judge(section: _Section) -> tuple[str, list[list[str]], dict[str, list[_Par
     kinds = [_shape(para) for para in paras]
     if "list" in kinds:
         return "a list", [], {}
-    kinds = ["prose" if kind == "verse" and len(para.lines) == 1 and nxt == "prose" else kind  # "Argument."
-             for para, kind, nxt in zip(paras, kinds, kinds[1:] + [""])]
     verse = [para for para, kind in zip(paras, kinds) if kind == "verse"]
     prose_lines = sum(len(para.lines) for para, kind in zip(paras, kinds) if kind == "prose")
     if not verse:
