@@ -324,14 +324,12 @@ def _mark_headings(paras: list[_Para], contents: _Contents, layout: Layout) -> l
             para.kind = "heading"
         elif len(lines) == 1 and not _CREDIT.match(lines[0]):
             # A line standing alone as far from the text above as the book sets its titles is one, in any case
-            # ("The Men that fought at Minden", "To A Mountain Daisy,"); so is a line under a heading that goes on
-            # from a title's trailing comma or reads as a subtitle ("Tune--...").
+            # ("The Men that fought at Minden", "To A Mountain Daisy,").
             spaced = para.gap >= layout.title_gap > layout.stanza_gap and para.gap > para.gap_after
             named = titled_contents and _is_title_case(lines[0]) and contents.match(lines[0])
-            under = above is not None and above.kind == "heading" and para.gap <= layout.title_gap
-            numbered = under and _numbered(above) and _is_title_case(lines[0])  # "II" / "The Four Winds"
-            subtitle = under and (above.stripped[-1].endswith(",") or _SUBTITLE.match(lines[0]))
-            if spaced or named or numbered or subtitle:
+            numbered = (above is not None and above.kind == "heading" and _numbered(above) and para.gap <= 2
+                        and _is_title_case(lines[0]))  # "II" / "The Four Winds"
+            if spaced or named or numbered:
                 para.kind = "heading"
         elif titled_contents and len(lines) > 1:
             out.extend(_split_on_names(para, contents))
@@ -552,8 +550,7 @@ def _title(section: _Section, contents: _Contents) -> str:
         for para in heads
         if not _numbered(para) and not _is_numeral(para.stripped[0]) and not _MATTER.match(_norm(para.stripped[0]))
     ]
-    candidates = [line for i, line in enumerate(lines)  # not a subtitle, nor the line a title's comma goes on to
-                  if i == 0 or not (_SUBTITLE.match(line) or lines[i - 1].endswith(","))]
+    candidates = [line for i, line in enumerate(lines) if i == 0 or not _SUBTITLE.match(line)]
     if not candidates:
         return ""
     title = candidates[-1]
@@ -667,22 +664,6 @@ def _scene(section: _Section) -> tuple[str, list[list[str]]]:
     if not kept or not _has_verse([line for lines in kept for line in lines]):
         return "prose", []
     return "poem", kept
-
-
-def _merge_subtitles(sections: list[_Section]) -> list[_Section]:
-    """Sections where a title's short dedication ("To M. Duperrier, on the Death of his Daughter.") stands
-    between the title and a credit heading ("BY FRANCOISE MALHERBE") joined into one heading group."""
-    out: list[_Section] = []
-    for section in sections:
-        prev = out[-1] if out else None
-        first = section.group[0].stripped[0]
-        if prev and len(prev.body) == 1 and len(prev.body[0].lines) <= 3 and _SUBTITLE.match(first):
-            prev.body[0].kind = "note"
-            prev.group += prev.body + section.group
-            prev.body = section.body
-        else:
-            out.append(section)
-    return out
 
 
 def _cut_tail(sections: list[_Section]) -> list[_Section]:
@@ -804,7 +785,7 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     paras = _mark_headings(paras, contents, layout)
     _judge_shapes(paras, layout)
     # A book without a heading is one section: its verse, if any, one poem.
-    all_sections = _merge_subtitles(_sections(paras)) or [_Section([], paras)]
+    all_sections = _sections(paras) or [_Section([], paras)]
     sections = _cut_tail(all_sections)
     plays = _plays(sections)
     judged = []
