@@ -2,40 +2,40 @@
 
 A Gutenberg poetry book is its licence header and footer around front matter (title pages, dedications,
 prefaces and prose introductions, contents lists), the poems under the book's own headings, and often notes
-or an index at the end. This module finds the headings with general rules only, no per-book setting:
+or an index at the end. No per-book setting: the reader measures the book first (poetry_rnn/inputs/layout.py:
+the width its prose is wrapped at, the blank lines it sets between stanzas and before titles, how it indents
+titles and verse) and reads every paragraph against the book's own figures:
 
 * the text between the START and END markers is cut into paragraphs (runs of non-blank lines); a paragraph
-  that is only editorial ("[Illustration]", "<Greek poem here>") or an ornament ("* * *") is dropped;
-* a paragraph of one to four heading lines is a heading: Roman numerals with or without a period ("XIV.",
-  "XIV", indented or not, even run into the poem above), Arabic numbers ("12."), part markers ("PART THE
-  FIRST", "Book II"), ALL-CAPS title lines ("THE RECRUIT", "I. LIFE.") or words such as CONTENTS, PREFACE,
-  NOTES; a short capitalized line that stands alone again and again ("Part.") counts as a numeral;
-* a Title Case line alone ("Mending Wall", a name such as "Hod Putt") is a heading when the book's contents
-  list names it (then even without blank lines around it), when it stands closer to the text below than to
-  the text above (more blank lines before it than after), or right under a numeral ("II" / "The Four Winds");
-* consecutive headings make one group (section "I. LIFE.", number "I.", title "SUCCESS."); the text up to
-  the next group is one poem when it reads as verse, titled by the group's last title after its first number
-  (a credit "BY ...", a date or a place line under a title the contents name is a subtitle), else by its
-  first line. Long poems in numbered parts or sections (Evangeline, Hiawatha, "1", "2", ... under one title)
-  come out one poem per part, as the book divides them;
-* a verse line too long for a terminal line, wrapped onto a line indented deeper than its paragraph's first
-  (long-line free verse), is joined back to it before a paragraph is judged, so it reads as verse, not prose;
-* skipped: text before the first heading (producer credits), title pages (only one-line credits such as "By
-  Robert Frost"), contents and index lists, prefaces, notes, glossaries, transcriber's notes, sections of
-  epigraphs, and any section whose text is prose (paragraphs of long lines filling the width, many going on
-  in lowercase) or a list; a short prose head- or foot-note around a poem is trimmed, but verse quoted
-  between prose paragraphs (a preface quoting a poem) is not a poem. After a preface, notes or contents,
-  sections are skipped until one headed in the style of most of the book's poems (numeral, ALL CAPS or
-  Title Case) or a long poem, so a signature or an epigraph under the preface is no poem. A notes or index
-  heading after which the book is mostly prose ends the book;
+  that is only editorial ("[Illustration]", "<Greek poem here>") or an ornament ("* * *") is dropped, and a line
+  that is only a numeral inside a paragraph ("XII.", a section's "12") is cut out as its own;
+* headings: Roman or Arabic numerals, part markers ("PART THE FIRST", "BOOK I"), ALL-CAPS lines, words such as
+  CONTENTS or PREFACE; names of the contents list (even run into the verse); and any line standing alone as far
+  from the text above as the book sets its titles, in whatever case ("The world is too much with us");
+* a heading the book sets as part of a poem stays inside it as a label, left out of its text: one no further
+  from the text above than a stanza, in a book that sets its titles further apart ("BRIDE", an inset "SONG."),
+  or a short line repeated again and again at the verse's indent where titles are indented otherwise
+  ("Recitativo", "Air");
+* consecutive headings make one group; the text up to the next group is one poem when it holds verse, titled by
+  the group's last title after its first number, else by its part marker ("BOOK I"), else by its first line. A
+  poem in numbered parts set closer than the book's titles is one poem per part, each carrying the poem's title
+  ("A PORTRAIT, II");
+* a paragraph is prose when its lines fill their measure and go on in lowercase mid-sentence (layout.is_prose);
+  the prose of a poem's section (a headnote, a footnote between stanzas) is left out as notes and its verse kept,
+  unless the prose is the larger part and has the last word (an essay quoting verse). A signed quotation before
+  the verse is an epigraph, and a single line between the heading and the first stanza a subtitle (a dedication,
+  a tune); line numbers at the right margin and footnote marks never reach a poem's text;
+* skipped, each counted under its reason: text before the first heading (producer credits), title pages,
+  contents and index lists, prefaces, notes, glossaries, epigraphs, lists, prose, and lines that repeat a longer
+  poem a line or two at a time (picture captions). After a preface, notes or contents, sections are skipped until
+  one headed in the style of most of the book's poems or a long poem, so a signature or an epigraph under the
+  preface is no poem. A notes or index heading after which the book is mostly prose ends the book;
 * verse plays (acts, scenes, speeches under speakers' names) are kept, one poem per scene without the
   speakers' names and prose stage directions, or skipped (drama "skip").
 
 read_book says how every line of the body was read: each section's line range, verdict, title and tokens,
-so that the tokens kept in poems and those skipped, by reason, add up to the body's tokens.
-
-A book where no heading leads to verse, or whose poems are a small part of a mostly prose text, is refused
-with a PoetryRnnError rather than split into garbage.
+so that the tokens kept in poems and those skipped, by reason, add up to the body's tokens. A book that is
+mostly prose keeps its poems; only a book in which no verse is found is refused, with a PoetryRnnError.
 """
 
 from __future__ import annotations
@@ -478,9 +478,10 @@ class _Section:
 
 def _judge(section: _Section) -> tuple[str, list[list[str]], dict[str, list[_Para]]]:
     """("poem", its verse paragraphs, the paragraphs left out of it by reason) or (why it is not a poem, [], {}). A
-    section that holds verse is a poem, its prose (a headnote, a footnote between stanzas) left out as notes, unless the prose is the larger part and has the last word (verse quoted in an
-    essay) or the heading opens an introduction. A signed quotation before the verse is an epigraph, and a line
-    standing alone between the heading and the first stanza a subtitle (a dedication, a date, a tune)."""
+    section that holds verse is a poem, its prose (a headnote, a footnote between stanzas) left out as notes,
+    unless the prose is the larger part and has the last word (verse quoted in an essay) or the heading opens an
+    introduction. A signed quotation before the verse is an epigraph, and a line standing alone between the
+    heading and the first stanza a subtitle (a dedication, a date, a tune)."""
     heads = [line for para in section.group for line in para.stripped]
     if any(_MATTER.match(_norm(h)) for h in heads):
         return "front or back matter", [], {}
@@ -688,7 +689,7 @@ def _cut_tail(sections: list[_Section]) -> list[_Section]:
 # Why a section is not a poem, as _judge words it -> the key it is counted under in metrics.
 _REASONS = {
     "empty": "empty", "a list": "list", "prose": "prose", "prose introduction": "prose",
-    "verse quoted in prose": "prose", "prose with verse": "prose", "no verse": "prose", "epigraphs": "epigraphs",
+    "verse quoted in prose": "prose", "no verse": "prose", "epigraphs": "epigraphs",
     "title page": "title_page", "a play's scene": "play_scene",
 }
 
@@ -726,6 +727,7 @@ class Reading:
     poems: list[tuple[str, str]]  # (title, text)
     sections: list[Section]
     body_tokens: int  # the tokens between the START and END markers
+    layout: Layout  # the book's figures it was read against
 
     def skipped(self) -> dict[str, int]:
         """Tokens of the body not kept in poems, by reason, largest first; with the poems' tokens they make
@@ -772,10 +774,11 @@ def _words(lines: list[str], n: int = 8) -> str:
     return " ".join(" ".join(line.strip() for line in lines if line.strip()).split()[:n])
 
 
-def read_book(text: str, name: str, drama: str = "keep") -> Reading:
+def read_book(text: str, name: str, drama: str = "keep", refuse: bool = True) -> Reading:
     """How a decoded Gutenberg book (LF newlines) is read: its poems and every section of its body with a
-    verdict; PoetryRnnError when no layout is found. drama "keep" keeps the scenes of verse plays as poems,
-    "skip" counts them under play_scene. A poem's title is its heading's title, else its first line."""
+    verdict; PoetryRnnError when no verse is found (refuse False: the reading, without poems). drama "keep" keeps
+    the scenes of verse plays as poems, "skip" counts them under play_scene. A poem's title is its heading's
+    title, else its part marker, else its first line."""
     author, body, offset = _body(text)
     body_lines = body.split("\n")
     line_tokens = [len(tokenize(line)) if line.strip() else 0 for line in body_lines]
@@ -862,12 +865,12 @@ def read_book(text: str, name: str, drama: str = "keep") -> Reading:
     for (start, section), nxt in zip(read, read[1:] + [(len(body_lines), None)]):
         section.first, section.last = offset + start + 1, offset + nxt[0]
         section.tokens = sum(line_tokens[start : nxt[0]])
-    if not poems:
+    if refuse and not poems:
         raise PoetryRnnError(
             f"Gutenberg book {name}: no verse found: every section of its body reads as prose, a list, front or "
             f"back matter or headings (see how with `poetry-rnn split {name}`); {REFUSAL_ADVICE}"
         )
-    return Reading(author, poems, [section for _, section in read], sum(line_tokens))
+    return Reading(author, poems, [section for _, section in read], sum(line_tokens), layout)
 
 
 def split_book(text: str, name: str, drama: str = "keep") -> tuple[str, list[tuple[str, str]]]:

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-__all__ = ["Layout", "clean_line", "is_prose", "measure", "unwrap"]
+__all__ = ["Layout", "clean_line", "describe_layout", "indent", "is_prose", "measure", "unwrap"]
 
 _ONE_LINE_PARAGRAPH = 200  # characters: a paragraph set on one line, which no verse line in a book is
 _TITLE_SHARE = 0.2  # of the lines standing alone: a gap that sets apart this many is one a book sets titles at
@@ -45,6 +45,14 @@ class Layout:
     title_gap: int  # blank lines before a poem's title, at the least
     title_indent: int | None  # spaces before a poem's title; None when its titles are not set at one indent
     verse_indent: int  # spaces before most lines of its paragraphs of several lines
+
+
+def describe_layout(layout: Layout) -> str:
+    """A book's layout in words, as `poetry-rnn split` prints it."""
+    width = f"prose wrapped at {layout.width} characters" if layout.width else "too little prose to measure its width"
+    titles = "titles at no one indent" if layout.title_indent is None else f"titles indented {layout.title_indent}"
+    return (f"{width}; stanzas {layout.stanza_gap} and titles {layout.title_gap} blank lines apart; {titles}, "
+            f"verse {layout.verse_indent}")
 
 
 def indent(line: str) -> int:
