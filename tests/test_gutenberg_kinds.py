@@ -42,41 +42,36 @@ By Walt Whitman
 
      Song of Myself
 
-      1
-     I celebrate myself, and sing myself,
-     And what I assume you shall assume,
-     For every atom belonging to me as good belongs to you.
+      5
+     I believe in you my soul, the other I am must not abase itself to
+      you,
+     And you must not be abased to the other.
 
-     I loafe and invite my soul,
-     I lean and loafe at my ease observing a spear of summer grass.
+     Loafe with me on the grass, loose the stop from your throat,
+     Not words, not music or rhyme I want, not custom or lecture, not even
+      the best,
+     Only the lull I like, the hum of your valved voice.
 
-     My tongue, every atom of my blood, form'd from this soil, this air,
-     Born here of parents born here from parents the same, and their
-      parents the same,
-     I, now thirty-seven years old in perfect health begin,
-     Hoping to cease not till death.
+      6
+     A child said What is the grass? fetching it to me with full hands;
+     How could I answer the child? I do not know what it is any more than
+      he.
 
-      2
-     Houses and rooms are full of perfumes, the shelves are crowded with
-      perfumes,
-     I breathe the fragrance myself and know it and like it,
-     The distillation would intoxicate me also, but I shall not let it.
+     Or I guess it is the handkerchief of the Lord,
+     A scented gift and remembrancer designedly dropt,
+     Bearing the owner's name someway in the corners, that we may see and
+      remark, and say Whose?
 
-     The atmosphere is not a perfume, it has no taste of the distillation,
-      it is odorless,
-     It is for my mouth forever, I am in love with it,
-     I will go to the bank by the wood and become undisguised and naked,
-     I am mad for it to be in contact with me.
+     Or I guess it is a uniform hieroglyphic,
+     And it means, Sprouting alike in broad zones and narrow zones,
+     Growing among black folks as among white,
+     Kanuck, Tuckahoe, Congressman, Cuff, I give them the same, I receive
+      them the same.
 
-      3
-     I have heard what the talkers were talking, the talk of the
-      beginning and the end,
-     But I do not talk of the beginning or the end.
-
-     There was never any more inception than there is now,
-     Nor any more youth or age than there is now,
-     And will never be any more perfection than there is now,
-     Nor any more heaven or hell than there is now.
+      7
+     Has any one supposed it lucky to be born?
+     I hasten to inform him or her it is just as lucky to die, and I know
+      it.
 
 
 
@@ -91,8 +86,8 @@ By Walt Whitman
 
 def test_free_verse_with_numbered_sections_and_wrapped_long_lines_is_kept_whole():
     poems = poems_of(FREE_VERSE)
-    assert [title for title, _ in poems] == ["Song of Myself, 1", "Song of Myself, 2", "Song of Myself, 3", "Thought"]
-    assert "\n parents the same," in poems[0][1]  # the wrapped line kept as printed, common indentation gone
+    assert [title for title, _ in poems] == ["Song of Myself, 5", "Song of Myself, 6", "Song of Myself, 7", "Thought"]
+    assert "\n remark, and say Whose?" in poems[1][1]  # the wrapped line kept as printed, common indentation gone
     assert not [line for line in lines_of(poems) if re.fullmatch(r"\d+", line)]  # the section numbers cut
     assert "prose" not in reading(FREE_VERSE).skipped() and kept_share(FREE_VERSE) > 0.9
 
