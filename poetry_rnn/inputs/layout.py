@@ -9,7 +9,7 @@ is indented and where a long line's continuation goes. So the reader measures th
   prose to tell);
 * the stanza gap: the commonest gap before a paragraph of several lines; the title gap and indent: how far apart
   and how deep the book sets a line standing alone, closer to what follows than to what precedes, further than a
-  stanza (a title);
+  stanza (a title); the verse indent: how deep it sets the lines of its paragraphs;
 
 and judges a paragraph by its shape against them: prose fills its measure (the book's wrap width, or its own
 when it is set narrower or wider), each line broken where the next word would not fit, and goes on in lowercase
@@ -30,6 +30,7 @@ __all__ = ["Layout", "clean_line", "describe_layout", "indent", "is_prose", "mea
 _ONE_LINE_PARAGRAPH = 200  # characters: a paragraph set on one line, which no verse line in a book is
 _TITLE_SHARE = 0.2  # of the lines standing alone: a gap that sets apart this many is one a book sets titles at
 _MIN_SUPPORT = 3  # line breaks that must agree on a wrap width before the book is said to have one
+_NEAR_WIDTH = 8  # characters: a paragraph whose longest line falls this far short of the width is set to it
 _ENDS_SENTENCE = tuple(".!?:\"'”’)]")
 _PRONOUN_I = re.compile(r"^[\"'“‘(]*I(?:\b|')")  # "I" opens verse and prose lines alike: no evidence
 _MARGIN_NUMBER = re.compile(r"(?<=\S)\s{3,}\d{1,4}$")  # "Swart-headed mulberries,      10"
@@ -114,9 +115,9 @@ def unwrap(lines: list[str]) -> list[str]:
 
 
 def is_prose(lines: list[str], layout: Layout) -> bool:
-    """True for a paragraph of prose: set on one line, or, after unwrapping, its lines fill their measure, and where a line breaks
-    mid-sentence the next goes on in lowercase more often than with a capital (as often, when nearly every line
-    fills it)."""
+    """True for a paragraph of prose: set on one line, or, after unwrapping, its lines fill their measure, and where
+    a line breaks mid-sentence the next goes on in lowercase more often than with a capital (as often, when nearly
+    every line fills it)."""
     if any(len(line) > _ONE_LINE_PARAGRAPH for line in lines):
         return True
     lines = unwrap([clean_line(line) for line in lines])
@@ -132,7 +133,7 @@ def _fills(lines: list[str], width: int | None) -> float:
     book's wrap width when its longest line is set near it, else that longest line (which is not counted)."""
     inner = lines[:-1]
     longest = max(len(line) for line in inner)
-    book_measure = width is not None and width - 8 <= longest <= width + 1
+    book_measure = width is not None and width - _NEAR_WIDTH <= longest <= width + 1
     measure_ = width if book_measure else longest
     breaks = [len(line) + 1 + len(nxt.split()[0]) > measure_ for line, nxt in zip(lines, lines[1:])]
     if not book_measure:
