@@ -510,7 +510,9 @@ def _judge(section: _Section) -> tuple[str, list[list[str]], dict[str, list[_Par
     if len(epigraphs) == len(verse):
         return "epigraphs", [], {}  # "Michel, piu che mortal, Angel divino. -- ARIOSTO."
     verse = verse[len(epigraphs) :]
-    subtitles = verse[:1] if len(verse) > 1 and len(verse[0].lines) == 1 < len(verse[1].lines) else []
+    # A line standing alone over the first stanza that does not run on into it ("Tune--...", "A Song of Instruction")
+    alone = len(verse) > 1 and len(verse[0].lines) == 1 < len(verse[1].lines)
+    subtitles = verse[:1] if alone and not verse[0].stripped[0].endswith((",", ";", ":", "-")) else []
     imprint = any(_IMPRINT.search(line) for line in heads + [line for para in verse for line in para.stripped])
     if all(len(para.lines) == 1 for para in verse) or (imprint and sum(len(para.lines) for para in verse) <= 6):
         numbered = any(_numbered(para) for para in section.group if para.kind == "heading")
