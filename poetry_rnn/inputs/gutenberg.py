@@ -172,7 +172,7 @@ class _Para:
     lines: list[str]  # the paragraph's lines, trailing spaces removed
     gap: int  # blank lines before it
     gap_after: int = 0
-    kind: str = "text"  # "text", "heading", "label" (a speaker or a part inside a poem) or "note" (a subtitle)
+    kind: str = "text"  # "text", "heading" or "label" (a speaker's name or a part's title inside a poem)
     in_contents: bool = False
     after_ornament: bool = False  # an ornament ("* * *") stood before it
     run_in: bool = False  # a contents name cut out of the paragraph it opened or closed
