@@ -217,12 +217,13 @@ def split(book: Path, drama: str, only_skipped: bool) -> None:
     title and tokens, then the share of the body kept; check it before training."""
     from poetry_rnn.inputs.corpus import Account, account_book, decode
     from poetry_rnn.inputs.gutenberg import is_gutenberg, read_book
+    from poetry_rnn.inputs.layout import describe_layout
 
     text = decode(book.read_bytes(), {"decoded_latin1": 0})
     if not is_gutenberg(text):
         raise PoetryRnnError(f"{book} has no Project Gutenberg START or END marker: it is read as one poem, "
                              "there is nothing to split")
-    reading = read_book(text, book.name, drama)
+    reading = read_book(text, book.name, drama, refuse=False)
     table = Table(title=f"{book.name}: {len(reading.poems)} poems in {len(reading.sections)} sections")
     for column in ("lines", "verdict", "skipped as", "title (or first words)", "tokens", "kept"):
         table.add_column(column, justify="right" if column in ("lines", "tokens", "kept") else "left")
@@ -236,8 +237,11 @@ def split(book: Path, drama: str, only_skipped: bool) -> None:
     account_book(reading, book.name, account)
     kept = reading.body_tokens - sum(account.skipped.values())
     skipped = ", ".join(f"{reason} {n:,}" for reason, n in account.skipped.most_common() if n)
+    click.echo(f"{book.name}: {describe_layout(reading.layout)}")
     click.echo(f"{book.name}: {len(reading.poems)} poems, {kept:,} of {reading.body_tokens:,} body tokens kept "
                f"({kept / max(reading.body_tokens, 1):.1%}); skipped {skipped or 'nothing'}")
+    if not reading.poems:
+        click.echo(f"{book.name}: no verse found: preprocess refuses this book")
 
 
 @main.command()

@@ -12,7 +12,7 @@ from poetry_rnn import cli
 from poetry_rnn.inputs.corpus import read_sources
 from poetry_rnn.inputs.tokenize import tokenize
 from poetry_rnn.inputs.tokenized import encode_poems, source_accounts, source_lines
-from test_gutenberg import CAPS_TITLES, WRAPPED_LONG_LINES, book
+from test_gutenberg import CAPS_TITLES, PROSE, WRAPPED_LONG_LINES, book
 
 POEM = "The sea is calm tonight,\nThe tide is full, the moon lies fair\nUpon the straits."
 FRONT = "---\ntitle: Dover Beach\nauthor: Matthew Arnold\n---\n"
@@ -144,6 +144,17 @@ def test_split_prints_each_section_with_its_lines_verdict_title_and_tokens(tmp_p
     assert sum(int(row[4].replace(",", "")) for row in rows) == len(tokenize(book(MOSTLY_PROSE).split(
         "***\n", 1)[1].split("End of Project Gutenberg")[0]))
     assert "prosy.txt: 2 poems, " in result.stdout and "skipped front_matter" in result.stdout
+
+
+def test_split_shows_a_book_without_verse_as_read_its_layout_and_that_preprocess_refuses_it(tmp_path):
+    path = tmp_path / "prose.txt"
+    path.write_text(book(PROSE))
+    result = CliRunner().invoke(cli.main, ["split", str(path)])
+    assert result.exit_code == 0, result.output
+    verdicts = [line.split("│")[2].strip() for line in result.stdout.splitlines() if line.startswith("│")]
+    assert verdicts == ["before the first heading", "prose", "prose", "prose"]
+    assert "prose.txt: prose wrapped at 71 characters; stanzas 1 and titles" in result.stdout
+    assert "prose.txt: no verse found: preprocess refuses this book" in result.stdout
 
 
 def test_split_refuses_a_file_without_gutenberg_markers(tmp_path):

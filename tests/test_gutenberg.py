@@ -497,8 +497,8 @@ def test_caps_titles_sections_numbered_parts_plays_and_notes():
     assert [title for title, _ in poems] == [
         "THE RAINY DAY",
         "TWILIGHT",
-        "THE CALLING",  # a long poem in numbered parts: one poem per part, under the part's title
-        "THE ANSWER",
+        "THE SONG OF THE LAKE, I. THE CALLING",  # a poem in numbered parts: one poem per part, carrying the title
+        "THE SONG OF THE LAKE, II. THE ANSWER",
         "THE FIRE OF DRIFT-WOOD",  # the contents name it; the place line under it is a subtitle
         "A PSALM OF LIFE",
     ]
@@ -755,16 +755,20 @@ CHAPTER III
 """
 
 
-@pytest.mark.parametrize("body", [UNHEADED, PROSE], ids=["verse without headings", "prose in chapters"])
-def test_book_without_a_poem_layout_is_refused_naming_the_file_and_what_to_do(body):
-    with pytest.raises(PoetryRnnError, match=r"pg99999\.txt: no poem layout found.*folder.*\.jsonl"):
-        split_book(book(body), "pg99999.txt")
+def test_a_book_of_prose_is_refused_saying_no_verse_was_found_and_what_to_do():
+    with pytest.raises(PoetryRnnError, match=r"pg99999\.txt: no verse found.*poetry-rnn split.*folder.*\.jsonl"):
+        split_book(book(PROSE), "pg99999.txt")
 
 
-def test_mostly_prose_book_with_a_few_headed_poems_is_refused():
+def test_verse_without_any_heading_is_one_poem_not_a_refusal():
+    assert poems_of(UNHEADED) == [("The sea is wide, the sea is deep,", UNHEADED.strip())]
+
+
+def test_a_mostly_prose_book_keeps_its_poem_and_counts_the_prose():
     body = PROSE * 3 + "\n\n\nI\n\nA little song at the end,\nAnd that is all.\n"
-    with pytest.raises(PoetryRnnError, match=r"pg99999\.txt: only \d+ of its \d+ text lines read as headed poems"):
-        split_book(book(body), "pg99999.txt")
+    reading = read_book(book(body), "pg99999.txt")
+    assert reading.poems == [("A little song at the end,", "A little song at the end,\nAnd that is all.")]
+    assert reading.skipped()["prose"] > 10 * sum(section.kept for section in reading.sections)
 
 
 # ---- markers --------------------------------------------------------------------------------------
