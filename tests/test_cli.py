@@ -84,6 +84,41 @@ def test_runs_lists_recent_runs_with_params_and_scores(project):
     assert cells[-4:] == ["6.25", "12.50", "50.00", "0.2500"]
 
 
+# A DVC stage that logs as the evaluate and compare stages do: each model's scores on the pipeline's run (percent),
+# then the champion's tag.
+PIPELINE_STAGE = """
+from poetry_rnn.services import metrics, runs
+scores = {"attention": {"content_word_accuracy": 0.64013, "nearest_word_accuracy": 0.5, "test_cosine": 0.75},
+          "baseline": {"content_word_accuracy": 0.4881, "nearest_word_accuracy": 0.25, "test_cosine": 0.5}}
+with runs.stage_run("evaluate", {}):
+    runs.log_to_pipeline(metrics.percent(scores))
+with runs.stage_run("compare", {}):
+    runs.log_to_pipeline(tags={"champion": "attention"})
+"""
+
+
+def test_runs_shows_the_champions_scores_on_a_pipeline_row(project):
+    import shutil
+    import subprocess
+    import sys
+
+    from project import ROOT, run
+
+    (project / "log_scores.py").write_text(PIPELINE_STAGE)
+    shutil.copy(ROOT / "params.yaml", project / "params.yaml")  # what the parent run logs as the pipeline's params
+    (project / "dvc.yaml").write_text("stages:\n  scores:\n    cmd: python log_scores.py\n")
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"]):
+        subprocess.run(cmd, cwd=project, check=True, env={**os.environ, "PATH": f"{os.path.dirname(sys.executable)}"
+                                                                                  f"{os.pathsep}{os.environ['PATH']}"})
+    run(["dvc", "repro"], project)  # a real pipeline execution: one parent run, two stage runs
+    result = CliRunner().invoke(cli.main, ["runs"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "pipeline" in line)
+    cells = re.split(r"\s{2,}", row.strip())
+    assert cells[1:3] == ["pipeline (attention)", "FINISHED"], row
+    assert cells[-3:] == ["64.01", "50.00", "75.00"], row  # the champion's, not the baseline's
+
+
 def test_runs_fits_a_terminal_of_100_columns_and_keeps_every_value(project, monkeypatch):
     name = "a-rather-long-experiment-name-from-a-sweep"
     monkeypatch.setenv("DVC_EXP_NAME", name)
