@@ -57,7 +57,7 @@ def main() -> None:
     cases = {"model (every reconstruction distinct)": c.unit[targets] + 1.3 * noise,
              "mean-vector reference (one vector)": vectors.mean(0).expand(args.tokens, args.dim)}
     print(f"{args.tokens:,} tokens, {args.candidates:,} candidates, {args.dim}-d, batches of {args.batch}; "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}, {platform.machine()}, "
           f"bfloat16 screening {'on' if bf16_is_native(torch.device('cpu')) else 'off (not native here)'}")
     print(f"{'reconstructor':40} {'old s':>8} {'new s':>8} {'speed-up':>9}  same words")
     total_old = total_new = 0.0

@@ -297,8 +297,8 @@ def server(backend_store_uri: str, artifacts_destination: str, host: str, port: 
     cmd = team.mlflow_server_command(backend_store_uri, artifacts_destination, host, port)
     click.echo(f"MLflow tracking server on http://{host}:{port}: export MLFLOW_TRACKING_URI=http://{host}:{port}", err=True)
     local = team.HOST if host in ("0.0.0.0", "::") else host  # where this machine reaches it
-    tracking_server = team.ManagedProcess(cmd, None, team.healthy(f"http://{local}:{port}"), "the MLflow tracking server",
-                                          env=team.server_env())
+    tracking_server = team.ManagedProcess(cmd, None, team.healthy(f"http://{local}:{port}"),
+                                          "the MLflow tracking server", env=team.server_env())
     sys.exit(tracking_server.serve())
 
 

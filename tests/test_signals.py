@@ -43,11 +43,12 @@ def port_free(port: int) -> bool:
             return False
 
 
-def wait_for(check, seconds: float, what: str) -> None:
+def wait_for(check, seconds: float, what) -> None:
+    """Wait until check() holds; fail saying `what` (a string, or a function giving it then) did not happen."""
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {seconds} s")
+            pytest.fail(f"{what() if callable(what) else what} within {seconds} s")
         time.sleep(0.1)
 
 
@@ -65,7 +66,8 @@ def stop_and_check(cli: subprocess.Popen, sig: int, port: int, log: Path, second
         os.kill(cli.pid, sig)
         status = cli.wait(timeout=seconds + 30)
         wait_for(lambda: not any(running(pid) for pid in family), seconds,
-                 f"processes {[pid for pid in family if running(pid)]} outlived the command ({log.read_text()[-2000:]})")
+                 lambda: f"processes {[pid for pid in family if running(pid)]} outlived the command "
+                         f"({log.read_text()[-2000:]})")
         wait_for(lambda: port_free(port), 5, f"port {port} was not freed")
         assert status == (130 if sig == signal.SIGINT else 128 + sig), log.read_text()[-2000:]
     finally:
@@ -76,10 +78,15 @@ def stop_and_check(cli: subprocess.Popen, sig: int, port: int, log: Path, second
             cli.kill()
 
 
+def default_sigint() -> None:
+    """SIGINT as in a terminal: a test run in the background of a shell inherits it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], cwd: Path, log: Path, **env: str) -> subprocess.Popen:
     with open(log, "w") as out:
         return subprocess.Popen(PYTHON_CLI + args, cwd=cwd, env=environment(**env), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdout=out, stderr=subprocess.STDOUT, preexec_fn=default_sigint)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"])

@@ -20,7 +20,8 @@ from poetry_rnn.inputs.tokenize import is_punctuation
 COMMON = 100  # the commonest training types are not content words
 RANK_BANDS = ("1-10", "11-100", "101-1000", "1001-10000", "rarer")  # by training frequency; unseen words are rarer
 BAND_EDGES = np.array([10, 100, 1000, 10000])
-BLOCK_BYTES = 4 << 20  # the similarities of one block of the search: within a core's share of the cache
+BLOCK_BYTES = 4 << 20  # the similarities of one block of the search on the CPU: within a core's share of the cache
+GPU_BLOCK_BYTES = 256 << 20  # on a GPU: few large products, each launch has its cost
 BF16_UNIT = 2.0**-8  # bfloat16's unit roundoff: 8 significant bits
 
 
@@ -60,25 +61,27 @@ class Candidates:
 
     @cached_property
     def unit_bf16_t(self) -> torch.Tensor:
-        """(D, V) bfloat16: the candidates as the screening multiplies them, made once per device."""
+        """(D, V) bfloat16: the candidates as the screening multiplies them, made once (`to` makes new candidates)."""
         return self.unit.bfloat16().T.contiguous()
 
     @torch.no_grad()
     def nearest(self, vectors: torch.Tensor) -> torch.Tensor:
         """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64: the float32
         search's answer to the last bit (the first candidate among equals). Each distinct vector is searched once
-        (the mean-vector reference's are all one), in blocks of BLOCK_BYTES of similarities, so neither the tokens
-        nor the vocabulary set the memory. Where bfloat16 is native, a block is screened in bfloat16 first and only
-        the candidates within screen_slack of its best are multiplied in float32: no other can be the answer."""
+        (the mean-vector reference's are all one), in blocks of BLOCK_BYTES of similarities (GPU_BLOCK_BYTES on a
+        GPU), so neither the tokens nor the vocabulary set the memory. Where bfloat16 is native, a block is screened
+        in bfloat16 first and only the candidates within screen_slack of its best are multiplied in float32: no other
+        can be the answer."""
         unit = self.unit.to(vectors.device)
         if not len(vectors):
             return torch.from_numpy(self.rows)[torch.zeros(0, dtype=torch.long)]
         distinct, inverse = torch.unique(vectors.float(), dim=0, return_inverse=True)
         queries = F.normalize(distinct, dim=-1)
         screened = bf16_is_native(queries.device)
-        block = max(1, BLOCK_BYTES // ((2 if screened else 4) * max(len(self.rows), 1)))
-        best = [self._screened(queries[i : i + block], unit) if screened else (queries[i : i + block] @ unit.T).argmax(-1)
-                for i in range(0, len(queries), block)]
+        budget = BLOCK_BYTES if queries.device.type == "cpu" else GPU_BLOCK_BYTES
+        block = max(1, budget // ((2 if screened else 4) * max(len(self.rows), 1)))
+        blocks = (queries[i : i + block] for i in range(0, len(queries), block))
+        best = [self._screened(q, unit) if screened else (q @ unit.T).argmax(-1) for q in blocks]
         return torch.from_numpy(self.rows)[torch.cat(best)[inverse].cpu()]
 
     def _screened(self, queries: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
