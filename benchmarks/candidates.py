@@ -166,8 +166,8 @@ def main() -> None:
         if not args.csls:
             continue
         # The same model read back with CSLS: hubness measured on its outputs for 1,000 training windows.
-        sample = Windows.from_chunks(tr, vocab)
-        ids, mask = sample.ids[:1000], sample.mask[:1000]
+        windows = Windows.from_chunks(tr, vocab)  # not `sample`: that name is this module's function
+        ids, mask = windows.ids[:1000], windows.mask[:1000]
         with torch.no_grad():
             outputs = reconstruct(vocab.table[ids], mask)[mask]
         report(name + "+csls", model_over, train_over, cfg, model, args, len(train_c.ids), seconds,

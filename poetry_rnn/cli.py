@@ -4,7 +4,6 @@ with a registered model."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,21 +12,22 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from poetry_rnn.services import tracking
+from poetry_rnn.services import registry, store, view
 from poetry_rnn.errors import PoetryRnnError, entry_point
 from poetry_rnn.architectures import ARCHITECTURES
 from poetry_rnn.paths import GLOVE
 
-MODELS = tuple(tracking.registered_name(m) for m in reversed(ARCHITECTURES))  # attention first
+ARCHITECTURE_NAMES = tuple(reversed(ARCHITECTURES))  # attention first
+MODELS = tuple(registry.registered_name(m) for m in ARCHITECTURE_NAMES)
 RUN_PARAMS = ("model.heads", "model.cell", "model.bottleneck")
 RUN_METRICS = ("content_word_accuracy_pct", "nearest_word_accuracy_pct", "test_cosine_pct", "best_val_cosine")
 
 
 def require_store() -> str:
     """The tracking URI, refusing an embedded store that does not exist yet or a server that does not answer."""
-    uri = tracking.tracking_uri()
-    tracking.check_server(uri)
-    db = tracking.sqlite_file(uri)
+    uri = store.tracking_uri()
+    store.check_server(uri)
+    db = store.sqlite_file(uri)
     if db is not None and not db.is_file():
         raise PoetryRnnError(f"no MLflow store at {db}: run the pipeline first (`dvc repro`), "
                              "from the project root")
@@ -48,7 +48,7 @@ def console() -> Console:
 @click.group()
 def main() -> None:
     """poetry-rnn: look at the pipeline's MLflow runs and use its registered models."""
-    tracking.mlflow_env()
+    store.mlflow_env()
 
 
 @main.command()
@@ -57,36 +57,47 @@ def main() -> None:
 def ui(port: int) -> None:
     """The MLflow UI on 127.0.0.1 over the project's store, or, with MLFLOW_TRACKING_URI a team server's URL, that
     server's UI; prints the URL of the runs page with the key params and scores as columns."""
-    from mlflow.exceptions import MlflowException
+    from poetry_rnn.services import team
 
     uri = require_store()
-    team_server = tracking.team_server(uri)
+    team_server = store.team_server(uri)
     try:
-        exp_id = tracking.setup()
-        tracking.save_runs_view(exp_id)
-    except MlflowException as err:
-        raise PoetryRnnError(f"MLflow at {uri}: {err.message}") from None
+        exp_id = store.setup()
+        view.save_runs_view(exp_id)
+    except store.tracking_errors() as err:
+        raise store.tracking_failure(err, "opening the experiment in", store.RERUN_COMMAND) from None
     base = uri if team_server else f"http://127.0.0.1:{port}"
-    click.echo(f"the runs with their params and scores: {tracking.runs_page_url(base, exp_id)}")
+    click.echo(f"the runs with their params and scores: {view.runs_page_url(base, exp_id)}")
     if team_server:  # the team's server already serves the UI
         return
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job workers: starts in seconds
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
            "--port", str(port), "--workers", "1"]
     click.echo(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
-    try:
-        sys.exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    ui_server = team.ManagedProcess(cmd, None, team.healthy(f"http://127.0.0.1:{port}"), "the MLflow UI", env=env)
+    sys.exit(ui_server.serve())
+
+
+def pipeline_scores(run) -> tuple[str | None, dict[str, float]]:
+    """A pipeline run's model and its scores under the stage runs' names: the evaluate stage logs each model's on
+    the pipeline as `<model>.<score>`; the row shows its champion's (compare's tag), else the first architecture's
+    that has them."""
+    tags, metrics = run.data.tags, run.data.metrics
+    model = tags.get("champion") or next((m for m in ARCHITECTURE_NAMES if f"{m}.{RUN_METRICS[0]}" in metrics), None)
+    return model, {k.removeprefix(f"{model}."): v for k, v in metrics.items() if k.startswith(f"{model}.")}
 
 
 def run_row(run) -> list[str]:
-    """One table row: name (its DVC experiment's part), stage, status, start time, key params and scores ('' when absent)."""
+    """One table row: name (its DVC experiment's part), stage (for a pipeline, the model whose scores it shows),
+    status, start time, key params and scores ('' when absent)."""
     from datetime import datetime
 
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     started = datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
-    stage = tags.get("stage") or ("pipeline" if tags.get("kind") == "pipeline" else "")
+    stage = tags.get("stage", "")
+    if tags.get("kind") == "pipeline":
+        model, metrics = pipeline_scores(run)
+        stage = f"pipeline ({model})" if model else "pipeline"
     name = run.info.run_name or ""
     short = name.removesuffix(f"/{stage}") if stage and name != stage else name  # the stage has its column
     return [short, stage, run.info.status, started,
@@ -103,16 +114,16 @@ def runs(limit: int, stage: str | None) -> None:
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=require_store())
-    exp = client.get_experiment_by_name(tracking.EXPERIMENT)
+    exp = client.get_experiment_by_name(store.EXPERIMENT)
     if exp is None:
-        raise PoetryRnnError(f"the store holds no experiment {tracking.EXPERIMENT!r}: run the pipeline first (`dvc repro`)")
+        raise PoetryRnnError(f"the store holds no experiment {store.EXPERIMENT!r}: run the pipeline first (`dvc repro`)")
     where = f"tags.stage = '{stage}'" if stage else ""
     found = client.search_runs([exp.experiment_id], where, order_by=["start_time DESC"], max_results=limit)
     rows = [run_row(run) for run in found]
     # Eleven columns in a terminal of 100: borders only under the header, two spaces between columns, headers
     # wrap at spaces; rich narrows the widest columns first, so a long run name or stage folds onto more lines
     # while status, params and scores stay whole (below ~90 columns they fold too: folded, never cut).
-    table = Table(title=f"{len(found)} most recent runs of {tracking.EXPERIMENT}", box=box.SIMPLE_HEAD,
+    table = Table(title=f"{len(found)} most recent runs of {store.EXPERIMENT}", box=box.SIMPLE_HEAD,
                   collapse_padding=True, show_edge=False, pad_edge=False)
     headers = ("run", "stage", "status", "started", *(k.removeprefix("model.") for k in RUN_PARAMS),
                *(k.replace("_pct", " %").replace("_", " ") for k in RUN_METRICS))
@@ -124,17 +135,16 @@ def runs(limit: int, stage: str | None) -> None:
 
 
 def champion_model(client, alias: str) -> str:
-    """The registered model that carries `alias` (the compare stage puts `champion` on the winner)."""
-    from mlflow.exceptions import MlflowException
-
-    for name in MODELS:
-        try:
-            client.get_model_version_by_alias(name, alias)
-            return name
-        except MlflowException:
-            continue
-    raise PoetryRnnError(f"no registered model carries the alias {alias!r} (looked at {', '.join(MODELS)}): "
-                         "run the pipeline through its compare stage (`dvc repro`)")
+    """The registered model that carries `alias` (the compare stage puts `champion` on the winner); a registry that
+    fails is reported as such, never as no model."""
+    try:
+        name = registry.carrying(client, MODELS, alias)
+    except store.tracking_errors() as err:
+        raise store.tracking_failure(err, f"looking up the alias {alias!r} in", store.RERUN_COMMAND) from None
+    if name is None:
+        raise PoetryRnnError(f"no registered model carries the alias {alias!r} (looked at {', '.join(MODELS)}): "
+                             "run the pipeline through its compare stage (`dvc repro`)")
+    return name
 
 
 def load_registered(model: str | None, alias: str):
@@ -290,10 +300,10 @@ def server(backend_store_uri: str, artifacts_destination: str, host: str, port: 
 
     cmd = team.mlflow_server_command(backend_store_uri, artifacts_destination, host, port)
     click.echo(f"MLflow tracking server on http://{host}:{port}: export MLFLOW_TRACKING_URI=http://{host}:{port}", err=True)
-    try:
-        sys.exit(subprocess.call(cmd, env=team.server_env()))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    local = team.HOST if host in ("0.0.0.0", "::") else host  # where this machine reaches it
+    tracking_server = team.ManagedProcess(cmd, None, team.healthy(f"http://{local}:{port}"),
+                                          "the MLflow tracking server", env=team.server_env())
+    sys.exit(tracking_server.serve())
 
 
 @main.command("local-team")
@@ -304,22 +314,19 @@ def server(backend_store_uri: str, artifacts_destination: str, host: str, port: 
 def local_team(folder: Path, port: int, bucket: str) -> None:
     """A team setup on this machine, to try it: PostgreSQL, a SeaweedFS S3 server and the MLflow server on
     127.0.0.1, their data in FOLDER (outside the repo). The S3 credentials are AWS_ACCESS_KEY_ID and
-    AWS_SECRET_ACCESS_KEY from the environment. Runs until Ctrl-C."""
+    AWS_SECRET_ACCESS_KEY from the environment. Runs until Ctrl-C, SIGTERM or SIGHUP, which stop all three."""
     import time
 
     from poetry_rnn.services import team
 
-    try:
-        with team.local_team(folder, bucket, port) as services:
-            exports = " ".join(f"{k}={v}" for k, v in services.env().items())
-            click.echo(f"PostgreSQL: {services.database}\nS3: {services.s3_endpoint} (bucket {bucket})\n"
-                       f"MLflow: {services.tracking_uri}\n\nIn each clone of the repo:\n  export {exports}\n"
-                       f"  dvc remote add -d team s3://{bucket}/dvc\n"
-                       f"  dvc remote modify team endpointurl {services.s3_endpoint}\n\nCtrl-C stops them.", err=True)
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    with team.local_team(folder, bucket, port) as services:
+        exports = " ".join(f"{k}={v}" for k, v in services.env().items())
+        click.echo(f"PostgreSQL: {services.database}\nS3: {services.s3_endpoint} (bucket {bucket})\n"
+                   f"MLflow: {services.tracking_uri}\n\nIn each clone of the repo:\n  export {exports}\n"
+                   f"  dvc remote add -d team s3://{bucket}/dvc\n"
+                   f"  dvc remote modify team endpointurl {services.s3_endpoint}\n\nCtrl-C stops them.", err=True)
+        while True:
+            time.sleep(3600)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+import signal
 import sys
-from typing import Callable
+import threading
+from typing import Callable, Iterator
 
 
 class PoetryRnnError(Exception):
@@ -27,18 +30,56 @@ def return_freed_memory() -> None:
             mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD; setting it also stops the dynamic adjustment
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the process is, so that it stops as on Ctrl-C: every `finally` and `with`
+    runs (servers it started are stopped, a stage's MLflow run is marked KILLED)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # a supervisor's or `kill`'s stop; a closed terminal
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within it, SIGTERM and SIGHUP raise Stopped (their default would end the process on the spot, leaving what
+    it started running); one more while it stops is ignored, so that the cleanup runs to its end."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
+    def stop(signum, frame):
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def entry_point(main: Callable) -> Callable:
     """Run a stage's main() or a command: freed memory goes back to the OS; a PoetryRnnError prints one line
-    `error: …` to stderr and exits 2, Ctrl-C exits 130, no traceback either way."""
+    `error: …` to stderr and exits 2, Ctrl-C exits 130 and SIGTERM or SIGHUP 128 + the signal, after the same
+    cleanup (stop_on_signals), no traceback either way."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         return_freed_memory()
         try:
-            return main(*args, **kwargs)
+            with stop_on_signals():
+                return main(*args, **kwargs)
         except PoetryRnnError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
+        except Stopped as err:
+            print(f"stopped by {err}", file=sys.stderr)
+            sys.exit(128 + err.signum)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             sys.exit(130)

@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 for tests: serves a folder, with Range and failure knobs."""
+"""Real HTTP servers on 127.0.0.1 for tests: one serves a folder, with Range and failure knobs; one passes requests
+on to another server, failing those of chosen paths."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Knobs:
     fail_status: int = 500
     cut_after: int | None = None  # close the connection after this many body bytes ...
     cut_times: int = 1  # ... on this many responses
+    hold: threading.Event | None = None  # answer no GET until it is set (a download that stalls)
     requests: list[dict[str, str]] = field(default_factory=list)  # path and headers of each request
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,6 +45,9 @@ def _handler(root: Path, knobs: Knobs) -> type[BaseHTTPRequestHandler]:
             self._serve(body=True)
 
         def _serve(self, body: bool) -> None:
+            if body and knobs.hold is not None:
+                knobs.requests.append({"path": self.path, "held": "yes"})
+                knobs.hold.wait(timeout=120)
             with knobs.lock:
                 knobs.requests.append({"path": self.path, **dict(self.headers)})
                 fail = body and knobs.fail_first > 0
@@ -92,10 +97,9 @@ def _handler(root: Path, knobs: Knobs) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serve_directory(path: str | Path, knobs: Knobs | None = None) -> Iterator[str]:
-    """Serve the files under `path` on a free port; yield the base URL (no trailing slash)."""
-    root = Path(path).resolve()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root, knobs or Knobs()))
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run a threaded server of `handler` on a free port; yield its base URL (no trailing slash)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # A short poll interval: shutdown() waits up to one interval, and tests start many servers.
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -105,3 +109,45 @@ def serve_directory(path: str | Path, knobs: Knobs | None = None) -> Iterator[st
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def serve_directory(path: str | Path, knobs: Knobs | None = None) -> contextlib.AbstractContextManager[str]:
+    """Serve the files under `path` on a free port; yield the base URL (no trailing slash)."""
+    return _serving(_handler(Path(path).resolve(), knobs or Knobs()))
+
+
+def proxy(target: str, failing: dict[str, int]) -> contextlib.AbstractContextManager[str]:
+    """Pass every request on to the server at `target` and back, except those whose path starts with a key of
+    `failing` (read at each request, so a test may change it): answered with that status and an MLflow-style error
+    body, as a server whose database fails (500) or a login proxy that refuses (403) answers."""
+    import json
+
+    import requests
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _pass(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = next((s for prefix, s in failing.items() if self.path.startswith(prefix)), None)
+            if status is not None:
+                data = json.dumps({"error_code": "INTERNAL_ERROR" if status >= 500 else "PERMISSION_DENIED",
+                                   "message": f"the proxy answers {status} for {self.path}"}).encode()
+                headers = {"Content-Type": "application/json"}
+            else:
+                skip = {"host", "content-length", "connection"}
+                answer = requests.request(self.command, target + self.path, data=body, timeout=60,
+                                          headers={k: v for k, v in self.headers.items() if k.lower() not in skip})
+                status, data = answer.status_code, answer.content
+                headers = {"Content-Type": answer.headers.get("Content-Type", "application/json")}
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _pass
+
+    return _serving(Handler)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from conftest import WORDS, glove_lines
 from poetry_rnn import cli
-from poetry_rnn.services import tracking
+from poetry_rnn.services import metrics, registry, runs, store, view
 from poetry_rnn.inputs.glove import convert_glove
 from poetry_rnn.training.model import Autoencoder
 from tiny import config as tiny_config
@@ -42,17 +42,17 @@ def register(name: str, heads: int) -> None:
     model = Autoencoder(tiny_config(input_dim=16, window=12, hidden=16, bottleneck=4, heads=heads,
                                           vocab_size=len(VOCABULARY)))
     model.vocab.copy_(torch.tensor([WORDS.index(w) for w in VOCABULARY]))
-    with tracking.stage_run("train_attention" if heads else "train_baseline", {"model.heads": heads}):
+    with runs.stage_run("train_attention" if heads else "train_baseline", {"model.heads": heads}):
         mlflow.pytorch.log_model(model.eval(), name="model", serialization_format="pickle",
                                  registered_model_name=name, pip_requirements=["torch"])
-        tracking.finish_stage("train_attention" if heads else "train_baseline",
+        metrics.finish_stage("train_attention" if heads else "train_baseline",
                               {"best_val_cosine": 0.25, "test_cosine_pct": 50.0, "nearest_word_accuracy_pct": 12.5,
                                "content_word_accuracy_pct": 6.25})
 
 
 def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruction(project):
     register("poetry-rnn-attention", heads=2)
-    tracking.crown_champion("attention", {"attention": None, "baseline": None})
+    registry.crown_champion("attention", {"attention": None, "baseline": None})
     result = CliRunner().invoke(cli.main, ["reconstruct", "The sea and the zyzzyva sky at night"])
     assert result.exit_code == 0, result.output
     assert "models:/poetry-rnn-attention@champion" in result.stdout
@@ -65,7 +65,7 @@ def test_reconstruct_prints_each_word_beside_the_nearest_word_of_its_reconstruct
 
 def test_reconstruct_runs_a_longer_text_through_consecutive_windows(project):
     register("poetry-rnn-baseline", heads=0)
-    tracking.crown_champion("baseline", {"attention": None, "baseline": None})
+    registry.crown_champion("baseline", {"attention": None, "baseline": None})
     text = " ".join(["sea", "sky", "night", "the"] * 5)  # 20 words, window 12: a full window and one of 8
     result = CliRunner().invoke(cli.main, ["reconstruct", text, "--model", "poetry-rnn-baseline"])
     assert result.exit_code == 0, result.output
@@ -82,6 +82,41 @@ def test_runs_lists_recent_runs_with_params_and_scores(project):
     cells = re.split(r"\s{2,}", row.strip())  # columns apart by two spaces or more; the empty ones vanish
     assert cells[1:3] == ["train_attention", "FINISHED"] and cells[4] == "2"
     assert cells[-4:] == ["6.25", "12.50", "50.00", "0.2500"]
+
+
+# A DVC stage that logs as the evaluate and compare stages do: each model's scores on the pipeline's run (percent),
+# then the champion's tag.
+PIPELINE_STAGE = """
+from poetry_rnn.services import metrics, runs
+scores = {"attention": {"content_word_accuracy": 0.64013, "nearest_word_accuracy": 0.5, "test_cosine": 0.75},
+          "baseline": {"content_word_accuracy": 0.4881, "nearest_word_accuracy": 0.25, "test_cosine": 0.5}}
+with runs.stage_run("evaluate", {}):
+    runs.log_to_pipeline(metrics.percent(scores))
+with runs.stage_run("compare", {}):
+    runs.log_to_pipeline(tags={"champion": "attention"})
+"""
+
+
+def test_runs_shows_the_champions_scores_on_a_pipeline_row(project):
+    import shutil
+    import subprocess
+    import sys
+
+    from project import ROOT, run
+
+    (project / "log_scores.py").write_text(PIPELINE_STAGE)
+    shutil.copy(ROOT / "params.yaml", project / "params.yaml")  # what the parent run logs as the pipeline's params
+    (project / "dvc.yaml").write_text("stages:\n  scores:\n    cmd: python log_scores.py\n")
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"]):
+        subprocess.run(cmd, cwd=project, check=True, env={**os.environ, "PATH": f"{os.path.dirname(sys.executable)}"
+                                                                                  f"{os.pathsep}{os.environ['PATH']}"})
+    run(["dvc", "repro"], project)  # a real pipeline execution: one parent run, two stage runs
+    result = CliRunner().invoke(cli.main, ["runs"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "pipeline" in line)
+    cells = re.split(r"\s{2,}", row.strip())
+    assert cells[1:3] == ["pipeline (attention)", "FINISHED"], row
+    assert cells[-3:] == ["64.01", "50.00", "75.00"], row  # the champion's, not the baseline's
 
 
 def test_runs_fits_a_terminal_of_100_columns_and_keeps_every_value(project, monkeypatch):
@@ -101,7 +136,7 @@ def test_runs_fits_a_terminal_of_100_columns_and_keeps_every_value(project, monk
 
 
 def test_reconstruct_without_a_registered_model_says_so(project):
-    tracking.setup()  # an empty store
+    store.setup()  # an empty store
     result = CliRunner().invoke(cli.main, ["reconstruct", "the sea"])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: no registered model carries the alias 'champion'")
@@ -120,18 +155,18 @@ def test_ui_serves_the_store_and_prints_the_runs_page_with_the_scores(project):
 
     from poetry_rnn.services import team
 
-    tracking.setup()
+    store.setup()
     port, log = team.free_port(), project / "ui.log"
     cmd = [sys.executable, "-m", "poetry_rnn.cli", "ui", "--port", str(port)]
     with team.ManagedProcess(cmd, log, team.healthy(f"http://127.0.0.1:{port}"), "poetry-rnn ui", cwd=project):
         # the real MLflow UI answers on the printed port
         api = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get-by-name"
-        exp = requests.get(api, params={"experiment_name": tracking.EXPERIMENT}, timeout=10).json()["experiment"]
-    url = tracking.runs_page_url(f"http://127.0.0.1:{port}", exp["experiment_id"])
+        exp = requests.get(api, params={"experiment_name": store.EXPERIMENT}, timeout=10).json()["experiment"]
+    url = view.runs_page_url(f"http://127.0.0.1:{port}", exp["experiment_id"])
     printed = [line for line in log.read_text().splitlines() if line.startswith("the runs with")]
     assert printed == [f"the runs with their params and scores: {url}"]
     tags = {t["key"]: t["value"] for t in exp["tags"]}
-    assert tags[tracking.KIND_TAG] == tracking.KIND and f"mlflow.sharedViewState.{tracking.VIEW}" in tags
+    assert tags[store.KIND_TAG] == store.KIND and f"mlflow.sharedViewState.{view.VIEW}" in tags
 
 
 @pytest.fixture
@@ -153,13 +188,15 @@ def team_server(tmp_path, monkeypatch):
 
 def test_ui_with_a_team_server_prints_its_runs_page_and_starts_nothing(project, team_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", team_server + "/")
-    monkeypatch.setattr(cli.subprocess, "call", lambda *args, **kwargs: pytest.fail("started an MLflow UI"))
+    from poetry_rnn.services import team
+
+    monkeypatch.setattr(team.ManagedProcess, "start", lambda *args, **kwargs: pytest.fail("started an MLflow UI"))
     result = CliRunner().invoke(cli.main, ["ui"])
     assert result.exit_code == 0, result.output
-    exp = mlflow.MlflowClient(team_server).get_experiment_by_name(tracking.EXPERIMENT)  # created on the server
+    exp = mlflow.MlflowClient(team_server).get_experiment_by_name(store.EXPERIMENT)  # created on the server
     assert result.stdout.strip().endswith(f" {team_server}/#/experiments/{exp.experiment_id}/runs"
-                                          f"?workflowType=machine_learning&viewStateShareKey={tracking.VIEW}")
-    assert exp.tags[tracking.KIND_TAG] == tracking.KIND and f"mlflow.sharedViewState.{tracking.VIEW}" in exp.tags
+                                          f"?workflowType=machine_learning&viewStateShareKey={view.VIEW}")
+    assert exp.tags[store.KIND_TAG] == store.KIND and f"mlflow.sharedViewState.{view.VIEW}" in exp.tags
     assert not (project / "mlflow.db").exists()
 
 

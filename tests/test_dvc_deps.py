@@ -74,10 +74,16 @@ def import_closure(root: Path, package: str, module: str) -> set[str]:
     return {module_file(root, package, name).relative_to(root.parent).as_posix() for name in seen}
 
 
-def declared_python_deps(stage: str) -> set[str]:
-    """The stage's dvc.yaml deps that are Python files of the package; data and metrics deps are not checked."""
+def declared_python_deps(stage: str) -> list[str]:
+    """The stage's dvc.yaml deps that are Python files of the package, in order, repeats kept; data and metrics deps
+    are not checked."""
     deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage].get("deps", [])
-    return {dep for dep in deps if isinstance(dep, str) and dep.startswith(f"{PACKAGE}/") and dep.endswith(".py")}
+    return [dep for dep in deps if isinstance(dep, str) and dep.startswith(f"{PACKAGE}/") and dep.endswith(".py")]
+
+
+def repeated(deps: list[str]) -> list[str]:
+    """The entries listed more than once."""
+    return sorted({dep for dep in deps if deps.count(dep) > 1})
 
 
 def without_inits(paths: set[str]) -> set[str]:
@@ -89,7 +95,9 @@ def without_inits(paths: set[str]) -> set[str]:
 def test_stage_deps_are_its_import_closure(stage):
     assert (ROOT / PACKAGE / "stages" / f"{stage}.py").is_file(), f"stage {stage} has no module"
     derived = without_inits(import_closure(ROOT / PACKAGE, PACKAGE, f"{PACKAGE}.stages.{stage}"))
-    declared = without_inits(declared_python_deps(stage))
+    listed = declared_python_deps(stage)
+    assert not repeated(listed), f"dvc.yaml stage {stage} lists {repeated(listed)} more than once"
+    declared = without_inits(set(listed))
     assert declared == derived, (
         f"dvc.yaml stage {stage}: missing deps {sorted(derived - declared)}, extra deps {sorted(declared - derived)}"
     )
@@ -110,3 +118,8 @@ def test_closure_follows_lazy_and_transitive_imports(tmp_path):
         (tmp_path / path).write_text(text)
     # pkg.VERSION is a name, not a module; pkg/c.py is never imported; json is outside the package.
     assert import_closure(tmp_path / "pkg", "pkg", "pkg.stages.s") == set(files) - {"pkg/c.py"}
+
+
+def test_a_module_listed_twice_is_caught():
+    assert repeated(["poetry_rnn/a.py", "poetry_rnn/b.py", "poetry_rnn/a.py"]) == ["poetry_rnn/a.py"]
+    assert repeated(["poetry_rnn/a.py", "poetry_rnn/b.py"]) == []

@@ -4,6 +4,7 @@ bootstrap over poems."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from poetry_rnn.inputs.chunking import make_chunks, training_vocabulary
 from poetry_rnn.training.dataset import Vocab, Windows
@@ -56,21 +57,80 @@ def test_nearest_word_search_answers_only_candidates():
     _, vectors, _ = corpus()
     c = Candidates.from_rows(np.array([7, 3, 11]), vectors)
     queries = torch.from_numpy(vectors[[3, 5, 11]]) * 2.0  # 5 is not a candidate
-    got = c.nearest(queries, block=2)
+    got = c.nearest(queries)
     assert got[0] == 3 and got[2] == 11 and int(got[1]) in (7, 3, 11)
+
+
+def exhaustive(c: Candidates, vectors: torch.Tensor) -> torch.Tensor:
+    """The search as it was: float32 similarities of every vector to every candidate, the first best."""
+    return torch.from_numpy(c.rows)[(F.normalize(vectors.float(), dim=-1) @ c.unit.T).argmax(-1)]
+
+
+class Exhaustive(Candidates):
+    """Candidates searched the old way, to score against."""
+
+    def nearest(self, vectors: torch.Tensor) -> torch.Tensor:
+        return exhaustive(self, vectors)
+
+
+def hard_case(dim: int, words: int = 3000, n: int = 4000, seed: int = 0):
+    """Candidates with exact twins (ties: the first must win) and queries near them, between two of them (near
+    ties), plain noise, one repeated many times (the mean-vector reference), zero and not finite."""
+    g = torch.Generator().manual_seed(seed)
+    vectors = torch.randn(words, dim, generator=g)
+    vectors[1::7] = vectors[::7][: len(vectors[1::7])]  # twins
+    glove = np.concatenate([np.ones((5, dim), np.float32), vectors.numpy()])  # candidates: GloVe rows 5 on
+    c = Candidates.from_rows(np.arange(words) + 5, glove)
+    pick = torch.randint(0, words, (n, 2), generator=g)
+    between = 0.5 * (c.unit[pick[:, 0]] + c.unit[pick[:, 1]])
+    noisy = c.unit[pick[:, 0]] + 0.05 * torch.randn(n, dim, generator=g)
+    queries = torch.cat([between, noisy, torch.randn(n, dim, generator=g), between[:1].expand(500, dim),
+                         torch.zeros(2, dim), torch.full((1, dim), float("nan"))])
+    return c, queries[torch.randperm(len(queries), generator=g)]
+
+
+@pytest.mark.parametrize("dim", [16, 300])
+def test_nearest_is_the_float32_search_to_the_last_bit(dim):
+    c, queries = hard_case(dim)
+    expected = exhaustive(c, queries)
+    assert torch.equal(c.nearest(queries), expected)
+    unit = F.normalize(queries, dim=-1)  # the bfloat16 screening itself, whether or not this CPU has bfloat16
+    assert torch.equal(torch.from_numpy(c.rows)[c._screened(unit, c.unit)], expected)
 
 
 def test_nearest_word_search_blocks_by_the_similarities_it_may_hold(monkeypatch):
     from poetry_rnn.scoring import words
 
-    _, vectors, _ = corpus()
-    c = Candidates.from_rows(np.arange(len(vectors)), vectors)
-    queries = torch.randn(50, vectors.shape[1], generator=torch.Generator().manual_seed(0))
+    c, queries = hard_case(16, words=300, n=50)
     whole = c.nearest(queries)
-    blocks = []
-    monkeypatch.setattr(torch, "cat", lambda parts, *a, **k: blocks.append(len(parts)) or torch.concat(parts, *a, **k))
-    monkeypatch.setattr(words, "SIMILARITIES", 3 * len(vectors))  # room for 3 rows of similarities
-    assert torch.equal(c.nearest(queries), whole) and blocks == [17]  # ceil(50 / 3)
+    monkeypatch.setattr(words, "BLOCK_BYTES", 3 * 4 * len(c.rows))  # room for 3 rows of similarities
+    assert torch.equal(c.nearest(queries), whole) and torch.equal(whole, exhaustive(c, queries))
+
+
+def test_evaluation_scores_are_those_of_the_exhaustive_search_to_the_last_digit():
+    """Models (here: the inputs with noise), the mean vector and PCA, scored with the search and with the old
+    exhaustive one: the same hits, cosines and summary numbers."""
+    from poetry_rnn.scoring.scores import pca_reconstructor
+
+    words, vectors, poems = corpus(n_words=600, poems=30)
+    chunks = make_chunks(poems, list(range(len(poems))), window=20, stride=7)
+    vocab = Vocab.from_chunks(vectors, chunks)
+    data = Windows.from_chunks(chunks, vocab)
+    rows = training_vocabulary(chunks)[0]
+    g = torch.Generator().manual_seed(0)
+    reconstructors = {"noisy": lambda x, mask: x + 0.8 * torch.randn(x.shape, generator=g),
+                      "mean_vector": mean_vector_reconstructor(data, vocab),
+                      "pca": pca_reconstructor(data, vocab, 4, seed=0)[0]}
+    tokens = scored_tokens(chunks, Candidates.from_rows(rows, vectors), words)
+    for name, reconstruct in reconstructors.items():
+        results = []
+        for kind in (Candidates, Exhaustive):
+            g.manual_seed(0)
+            results.append(score_tokens(reconstruct, data, vocab, kind.from_rows(rows, vectors), batch_size=16))
+        new, old = results
+        assert np.array_equal(new.hit, old.hit) and np.array_equal(new.cosine, old.cosine), name
+        assert 0 < new.hit.mean() < 1 or name == "mean_vector", name  # some hits and some misses: a real test
+        assert summarize(new, tokens) == summarize(old, tokens), name
 
 
 def test_content_words_are_neither_marks_nor_among_the_commonest_types():

@@ -164,15 +164,15 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
 
     # 5. A real `mlflow server` over the store serves both training runs with the same metric keys, scores included,
     # and the saved view `poetry-rnn ui` lands on: the two pipelines, one row each, with every column it shows.
-    from poetry_rnn.services import tracking
+    from poetry_rnn.services import view
 
-    tracking.save_runs_view(exp.experiment_id)
+    view.save_runs_view(exp.experiment_id)
     with mlflow_server(project) as base:
         found = requests.post(f"{base}/api/2.0/mlflow/runs/search", timeout=30, json={
             "experiment_ids": [exp.experiment_id], "filter": "tags.stage LIKE 'train_%'", "max_results": 100}).json()
         tags = requests.get(f"{base}/api/2.0/mlflow/experiments/get", params={"experiment_id": exp.experiment_id},
                             timeout=30).json()["experiment"]["tags"]
-        view = json.loads(json.loads(next(t["value"] for t in tags if t["key"] == f"mlflow.sharedViewState.{tracking.VIEW}"))["state"])
+        view = json.loads(json.loads(next(t["value"] for t in tags if t["key"] == f"mlflow.sharedViewState.{view.VIEW}"))["state"])
         rows = requests.post(f"{base}/api/2.0/mlflow/runs/search", timeout=30, json={
             "experiment_ids": [exp.experiment_id], "filter": view["searchFilter"], "max_results": 100,
             "order_by": [f"{view['orderByKey']} {'ASC' if view['orderByAsc'] else 'DESC'}"]}).json()["runs"]

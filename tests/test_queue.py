@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from http_server import serve_directory
-from poetry_rnn.services.tracking import SKIPPED
+from poetry_rnn.services.runs import SKIPPED
 from project import STAGES, children, make_inputs, make_project, mlflow_runs, pipeline_runs, run, stage_runs
 
 pytestmark = pytest.mark.e2e

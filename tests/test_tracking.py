@@ -6,7 +6,7 @@ import sys
 import mlflow
 import pytest
 
-from poetry_rnn.services import tracking
+from poetry_rnn.services import metrics, runs, store, view
 
 
 @pytest.fixture
@@ -22,8 +22,8 @@ def test_store_is_anchored_at_dvc_root_not_the_working_copy(clean_env, monkeypat
     user_repo = tmp_path / "repo"
     user_repo.mkdir()
     monkeypatch.setenv("DVC_ROOT", str(user_repo))  # as DVC sets it for --temp/--queue copies
-    assert tracking.tracking_uri() == f"sqlite:///{user_repo / 'mlflow.db'}"
-    exp_id = tracking.setup()
+    assert store.tracking_uri() == f"sqlite:///{user_repo / 'mlflow.db'}"
+    exp_id = store.setup()
     exp = mlflow.get_experiment(exp_id)
     assert exp.name == "poetry-rnn" and exp.artifact_location == (user_repo / "mlartifacts").as_uri()
     assert (user_repo / "mlflow.db").is_file() and not (tmp_path / "mlflow.db").exists()
@@ -31,15 +31,15 @@ def test_store_is_anchored_at_dvc_root_not_the_working_copy(clean_env, monkeypat
 
 def test_the_experiment_is_marked_as_model_development_also_in_an_older_store(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    exp_id = tracking.setup()
-    assert mlflow.get_experiment(exp_id).tags[tracking.KIND_TAG] == "custom_model_development"
-    mlflow.MlflowClient().delete_experiment_tag(exp_id, tracking.KIND_TAG)  # as a store made before the tag
-    assert tracking.setup() == exp_id
-    assert mlflow.get_experiment(exp_id).tags[tracking.KIND_TAG] == "custom_model_development"
+    exp_id = store.setup()
+    assert mlflow.get_experiment(exp_id).tags[store.KIND_TAG] == "custom_model_development"
+    mlflow.MlflowClient().delete_experiment_tag(exp_id, store.KIND_TAG)  # as a store made before the tag
+    assert store.setup() == exp_id
+    assert mlflow.get_experiment(exp_id).tags[store.KIND_TAG] == "custom_model_development"
 
 
 def test_runs_page_url_opens_the_model_training_runs_in_the_saved_view():
-    url = tracking.runs_page_url("https://mlflow.lab.example/", "7")
+    url = view.runs_page_url("https://mlflow.lab.example/", "7")
     assert url == ("https://mlflow.lab.example/#/experiments/7/runs"
                    "?workflowType=machine_learning&viewStateShareKey=poetry-rnn-scores")
 
@@ -55,8 +55,8 @@ def saved_view(exp_id: str) -> dict:
 
 def test_the_saved_view_shows_one_row_per_pipeline_with_its_params_and_scores(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    exp_id = tracking.setup()
-    tracking.save_runs_view(exp_id)
+    exp_id = store.setup()
+    view.save_runs_view(exp_id)
     state = saved_view(exp_id)
     assert state["selectedColumns"][:4] == ["params.`model.heads`", "params.`model.cell`", "params.`model.bottleneck`",
                                             "params.`chunk.window`"]
@@ -72,33 +72,33 @@ def test_the_saved_view_shows_one_row_per_pipeline_with_its_params_and_scores(cl
 def test_mlflow_tracking_uri_overrides_the_embedded_store(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'team.db'}")
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    assert tracking.tracking_uri().endswith("team.db")
+    assert store.tracking_uri().endswith("team.db")
 
 
 def test_team_mode_is_a_tracking_server_whatever_set_the_uri(clean_env, monkeypatch, tmp_path):
     """A server URL is team mode; any store on this machine is kept like the repo's own, even once setup() has
     exported MLFLOW_TRACKING_URI (as mlflow.set_tracking_uri does)."""
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    assert not tracking.team_server()  # the repo's mlflow.db
-    tracking.setup()  # exports MLFLOW_TRACKING_URI: still the local store
-    assert os.environ["MLFLOW_TRACKING_URI"] == tracking.tracking_uri() and not tracking.team_server()
-    assert tracking.team_server("http://tracking-host:5000") and tracking.team_server("https://mlflow.lab.example/")
+    assert not store.team_server()  # the repo's mlflow.db
+    store.setup()  # exports MLFLOW_TRACKING_URI: still the local store
+    assert os.environ["MLFLOW_TRACKING_URI"] == store.tracking_uri() and not store.team_server()
+    assert store.team_server("http://tracking-host:5000") and store.team_server("https://mlflow.lab.example/")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
-    exp = mlflow.get_experiment(tracking.setup())  # a local store the user named: artifacts in the repo too
-    assert not tracking.team_server() and exp.artifact_location == (tmp_path / "mlartifacts").as_uri()
+    exp = mlflow.get_experiment(store.setup())  # a local store the user named: artifacts in the repo too
+    assert not store.team_server() and exp.artifact_location == (tmp_path / "mlartifacts").as_uri()
 
 
 def test_stage_run_tags_stage_commit_experiment_and_params_hash(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     monkeypatch.setenv("DVC_EXP_NAME", "brisk-oboe")
     params = {"model.heads": 4, "seed": 1}
-    with tracking.stage_run("train_attention", params) as run:
-        tracking.finish_stage("train_attention", {"best_val_cosine": 0.5, "nested": {"x": 2}, "winner": "a",
+    with runs.stage_run("train_attention", params) as run:
+        metrics.finish_stage("train_attention", {"best_val_cosine": 0.5, "nested": {"x": 2}, "winner": "a",
                                                   "parameters": 1234, "test": {"tokens": 99, "share": 0.25}},
                               headline={"epochs": {"attention": 3}}, setup=("parameters", "tokens"))
     r = mlflow.get_run(run.info.run_id)
     assert r.data.tags["stage"] == "train_attention" and r.data.tags["dvc_experiment"] == "brisk-oboe"
-    assert r.data.tags["params_hash"] == tracking.params_hash(params) and r.data.tags["git_commit"]
+    assert r.data.tags["params_hash"] == runs.params_hash(params) and r.data.tags["git_commit"]
     assert r.info.run_name == "brisk-oboe/train_attention" and r.data.tags["pipeline"] == "brisk-oboe"
     # the setup's numbers are params, at any depth; strings are not metrics
     assert r.data.params == {"model.heads": "4", "seed": "1", "parameters": "1234", "test.tokens": "99"}
@@ -111,14 +111,14 @@ def test_stage_run_tags_stage_commit_experiment_and_params_hash(clean_env, monke
 def test_failed_stage_leaves_a_failed_run(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     with pytest.raises(RuntimeError):
-        with tracking.stage_run("chunk", {"seed": 1}) as run:
+        with runs.stage_run("chunk", {"seed": 1}) as run:
             raise RuntimeError("boom")
     assert mlflow.get_run(run.info.run_id).info.status == "FAILED"
 
 
 def test_params_hash_is_stable_and_order_free():
-    assert tracking.params_hash({"a": 1, "b": 2}) == tracking.params_hash({"b": 2, "a": 1})
-    assert tracking.params_hash({"a": 1}) != tracking.params_hash({"a": 2})
+    assert runs.params_hash({"a": 1, "b": 2}) == runs.params_hash({"b": 2, "a": 1})
+    assert runs.params_hash({"a": 1}) != runs.params_hash({"a": 2})
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -136,12 +136,12 @@ def project(clean_env, monkeypatch, tmp_path):
 
 def run_stages(monkeypatch, key: str, stages, exp_name: str = "") -> dict[str, str]:
     """Run `stages` as one DVC execution `key` would; return their run ids."""
-    monkeypatch.setattr(tracking, "execution_key", lambda: key)
+    monkeypatch.setattr(runs, "execution_key", lambda: key)
     monkeypatch.setenv("DVC_EXP_NAME", exp_name)
     ids = {}
     for stage in stages:
-        with tracking.stage_run(stage, tracking._logged_params(stage)) as run:
-            tracking.finish_stage(stage, {"x": 1.0})
+        with runs.stage_run(stage, runs._logged_params(stage)) as run:
+            metrics.finish_stage(stage, {"x": 1.0})
         ids[stage] = run.info.run_id
     return ids
 
@@ -151,30 +151,30 @@ def parent_of(client, run_id: str):
 
 
 def test_command_lines_of_dvc_are_recognised():
-    assert tracking._runs_dvc(["/venv/bin/python", "/venv/bin/dvc", "repro"])
-    assert tracking._runs_dvc(["dvc", "exp", "exec-run", "--infofile", "x"])
-    assert tracking._runs_dvc(["python3", "-m", "dvc", "repro"])
-    assert not tracking._runs_dvc(["/bin/sh", "-c", "python -m poetry_rnn.stages.chunk"])
-    assert not tracking._runs_dvc(["python", "-m", "pytest", "tests/test_dvc.py"])
+    assert runs._runs_dvc(["/venv/bin/python", "/venv/bin/dvc", "repro"])
+    assert runs._runs_dvc(["dvc", "exp", "exec-run", "--infofile", "x"])
+    assert runs._runs_dvc(["python3", "-m", "dvc", "repro"])
+    assert not runs._runs_dvc(["/bin/sh", "-c", "python -m poetry_rnn.stages.chunk"])
+    assert not runs._runs_dvc(["python", "-m", "pytest", "tests/test_dvc.py"])
 
 
 def test_a_stage_run_by_hand_has_no_parent_run(clean_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
-    assert tracking.execution_key() is None  # pytest is not run by dvc
-    with tracking.stage_run("chunk", {"seed": 1}) as run:
+    assert runs.execution_key() is None  # pytest is not run by dvc
+    with runs.stage_run("chunk", {"seed": 1}) as run:
         pass
     assert "mlflow.parentRunId" not in mlflow.get_run(run.info.run_id).data.tags
 
 
 def test_stages_of_one_execution_share_a_parent_that_names_the_skipped_stages(project, monkeypatch):
-    first = run_stages(monkeypatch, "100-1.0", tracking.STAGES)
+    first = run_stages(monkeypatch, "100-1.0", runs.STAGES)
     second = run_stages(monkeypatch, "200-2.0", ["train_attention", "evaluate", "compare"], exp_name="heads8")
     client = mlflow.MlflowClient()
     parent = parent_of(client, first["chunk"])
     assert {parent_of(client, i).info.run_id for i in first.values()} == {parent.info.run_id}
     assert parent.data.tags["kind"] == "pipeline" and parent.info.run_name == "workspace"  # no git here
     assert parent.info.status == "FINISHED"
-    assert all(parent.data.tags[f"stage.{s}"] == f"ran: {first[s]}" for s in tracking.STAGES)
+    assert all(parent.data.tags[f"stage.{s}"] == f"ran: {first[s]}" for s in runs.STAGES)
 
     sweep = parent_of(client, second["compare"])
     assert sweep.info.run_id != parent.info.run_id and sweep.info.run_name == "heads8"
@@ -182,7 +182,7 @@ def test_stages_of_one_execution_share_a_parent_that_names_the_skipped_stages(pr
     children = client.search_runs([sweep.info.experiment_id], f"tags.mlflow.parentRunId = '{sweep.info.run_id}'")
     assert len(children) == 3
     for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
-        assert sweep.data.tags[f"stage.{stage}"] == f"{tracking.SKIPPED}; outputs from run {first[stage]}"
+        assert sweep.data.tags[f"stage.{stage}"] == f"{runs.SKIPPED}; outputs from run {first[stage]}"
     assert sweep.data.tags["stage.evaluate"] == f"ran: {second['evaluate']}"
 
 
@@ -197,7 +197,7 @@ def git_repo(folder) -> str:
 
 
 def test_every_run_is_named_after_its_pipeline_and_stage(project, monkeypatch):
-    assert tracking.pipeline_name() == "workspace"  # no git: no commit to name
+    assert runs.pipeline_name() == "workspace"  # no git: no commit to name
     short = git_repo(project)[:7]
     repro = run_stages(monkeypatch, "100-1.0", ["chunk", "train_baseline"])
     sweep = run_stages(monkeypatch, "200-2.0", ["train_attention"], exp_name="heads8")
@@ -217,32 +217,32 @@ def test_parent_runs_carry_the_pipelines_params_and_headline_scores(project, mon
     from poetry_rnn.params import flatten
 
     scores = {"attention": {"content_word_accuracy": 0.32672}, "reference.pca": {"test_cosine": 0.5}}
-    monkeypatch.setattr(tracking, "execution_key", lambda: "100-1.0")
-    with tracking.stage_run("evaluate", {}) as run:
-        tracking.log_to_pipeline(tracking.percent(scores))
+    monkeypatch.setattr(runs, "execution_key", lambda: "100-1.0")
+    with runs.stage_run("evaluate", {}) as run:
+        runs.log_to_pipeline(metrics.percent(scores))
     first = run.info.run_id
-    with tracking.stage_run("compare", {}):
-        tracking.log_to_pipeline(tags={"champion": "attention"})
+    with runs.stage_run("compare", {}):
+        runs.log_to_pipeline(tags={"champion": "attention"})
     parent = parent_of(mlflow.MlflowClient(), first)
     every = set(flatten(yaml.safe_load((project / "params.yaml").read_text())))
     assert set(parent.data.params) == every | {"models"}  # every param of params.yaml (and compare's)
-    for stage in tracking.STAGES:  # as each stage logs it
-        child = {k: str(v) for k, v in tracking._logged_params(stage).items()}
+    for stage in runs.STAGES:  # as each stage logs it
+        child = {k: str(v) for k, v in runs._logged_params(stage).items()}
         assert child.items() <= parent.data.params.items(), stage
     assert parent.data.metrics == {"attention.content_word_accuracy_pct": pytest.approx(32.672),
                                    "reference.pca.test_cosine_pct": pytest.approx(50.0)}
     assert parent.data.tags["champion"] == "attention"
-    monkeypatch.setattr(tracking, "execution_key", lambda: None)
-    with tracking.stage_run("evaluate", {}) as run:  # by hand: no pipeline run, and no error
-        tracking.log_to_pipeline({"x_pct": 1.0})
+    monkeypatch.setattr(runs, "execution_key", lambda: None)
+    with runs.stage_run("evaluate", {}) as run:  # by hand: no pipeline run, and no error
+        runs.log_to_pipeline({"x_pct": 1.0})
     assert "mlflow.parentRunId" not in mlflow.get_run(run.info.run_id).data.tags
     assert "x_pct" not in parent_of(mlflow.MlflowClient(), first).data.metrics
 
 
 def test_a_failed_stage_fails_its_parent(project, monkeypatch):
-    monkeypatch.setattr(tracking, "execution_key", lambda: "300-3.0")
+    monkeypatch.setattr(runs, "execution_key", lambda: "300-3.0")
     with pytest.raises(RuntimeError):
-        with tracking.stage_run("chunk", {"seed": 1}) as run:
+        with runs.stage_run("chunk", {"seed": 1}) as run:
             raise RuntimeError("boom")
     parent = parent_of(mlflow.MlflowClient(), run.info.run_id)
     assert parent.info.status == "FAILED" and parent.data.tags["stage.chunk"] == f"failed: {run.info.run_id}"
@@ -250,14 +250,14 @@ def test_a_failed_stage_fails_its_parent(project, monkeypatch):
 
 
 def test_a_resumed_run_moves_under_the_execution_that_finishes_it(project, monkeypatch):
-    monkeypatch.setattr(tracking, "execution_key", lambda: "400-4.0")
-    with tracking.stage_run("train_baseline", {"seed": 1}) as run:
+    monkeypatch.setattr(runs, "execution_key", lambda: "400-4.0")
+    with runs.stage_run("train_baseline", {"seed": 1}) as run:
         pass
     client = mlflow.MlflowClient()
     old = parent_of(client, run.info.run_id).info.run_id
     client.update_run(old, status="RUNNING")  # as a killed execution leaves it
-    monkeypatch.setattr(tracking, "execution_key", lambda: "500-5.0")
-    with tracking.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
+    monkeypatch.setattr(runs, "execution_key", lambda: "500-5.0")
+    with runs.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
         pass
     new = parent_of(client, run.info.run_id)
     assert new.info.run_id != old and new.data.tags["stage.train_baseline"] == f"ran: {run.info.run_id}"
@@ -275,14 +275,14 @@ def test_stage_params_name_only_what_each_stage_reads(project):
     assert baseline["train.seed"] == p.train.seed and attention["model.heads"] == p.model.heads
     assert stage_params("chunk", p) == {"seed": p.seed, "chunk.window": p.chunk.window,
                                         "chunk.stride": p.chunk.stride, "chunk.split": p.chunk.split}
-    assert tracking._logged_params("chunk") == stage_params("chunk", p)  # what a skipped stage's lookup hashes
+    assert runs._logged_params("chunk") == stage_params("chunk", p)  # what a skipped stage's lookup hashes
 
 
 def test_concurrent_first_use_creates_the_store_once(clean_env, tmp_path):
     import subprocess
     import sys
 
-    code = "from poetry_rnn.services import tracking; print(tracking.setup())"
+    code = "from poetry_rnn.services import store; print(store.setup())"
     env = {**os.environ, "DVC_ROOT": str(tmp_path)}
     env.pop("MLFLOW_TRACKING_URI", None)
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -297,13 +297,13 @@ def test_log_epochs_logs_each_epoch_once_across_a_resume(clean_env, monkeypatch,
     epoch 3 is logged then, epochs 1-2 are not logged again."""
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     rows = [{"epoch": e, "train_loss": 1.0 / e, "val_cosine": 0.1 * e, "window": 10} for e in range(1, 5)]
-    with tracking.stage_run("train_baseline", {"seed": 1}) as run:
-        tracking.log_setup(run.info.run_id, {"window": 10, "val_sample_windows": 3})
-        tracking.log_epochs(run.info.run_id, rows[:2], constants=("window",))  # reported before the kill
-    with tracking.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
-        tracking.log_setup(run.info.run_id, {"window": 10, "val_sample_windows": 4})  # as after a code change
-        tracking.log_epochs(run.info.run_id, rows[:3], constants=("window",))  # catches up with its checkpoint ...
-        tracking.log_epochs(run.info.run_id, rows[3:], constants=("window",))  # ... and goes on
+    with runs.stage_run("train_baseline", {"seed": 1}) as run:
+        metrics.log_setup(run.info.run_id, {"window": 10, "val_sample_windows": 3})
+        metrics.log_epochs(run.info.run_id, rows[:2], constants=("window",))  # reported before the kill
+    with runs.stage_run("train_baseline", {"seed": 1}, run_id=run.info.run_id):
+        metrics.log_setup(run.info.run_id, {"window": 10, "val_sample_windows": 4})  # as after a code change
+        metrics.log_epochs(run.info.run_id, rows[:3], constants=("window",))  # catches up with its checkpoint ...
+        metrics.log_epochs(run.info.run_id, rows[3:], constants=("window",))  # ... and goes on
     client = mlflow.MlflowClient()
     history = client.get_metric_history(run.info.run_id, "val_cosine")
     assert sorted(m.step for m in history) == [1, 2, 3, 4]
@@ -328,17 +328,17 @@ def test_a_copied_repo_logs_its_artifacts_inside_itself(clean_env, monkeypatch, 
     original.mkdir()
     monkeypatch.setenv("DVC_ROOT", str(original))
     monkeypatch.chdir(original)
-    with tracking.stage_run("chunk", {"seed": 1}) as first:
-        tracking.finish_stage("chunk", {"x": 1.0})
+    with runs.stage_run("chunk", {"seed": 1}) as first:
+        metrics.finish_stage("chunk", {"x": 1.0})
     before = files_under(original / "mlartifacts")
     assert before  # the details file
     shutil.copytree(original, copy)
 
     # A new process in the copy, as a stage DVC runs there (MLflow caches a run's artifact location in-process).
-    code = ("import sys; from poetry_rnn.services import tracking\n"
+    code = ("import sys; from poetry_rnn.services import metrics, runs\n"
             "for run_id, x in ((sys.argv[1], 3.0), (None, 2.0)):\n"
-            "    with tracking.stage_run('chunk', {'seed': 2}, run_id=run_id) as run:\n"
-            "        tracking.finish_stage('chunk', {'x': x})\n"
+            "    with runs.stage_run('chunk', {'seed': 2}, run_id=run_id) as run:\n"
+            "        metrics.finish_stage('chunk', {'x': x})\n"
             "    print(run.info.run_id)")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     ids = subprocess.run([sys.executable, "-c", code, first.info.run_id], cwd=copy, env={**env, "DVC_ROOT": str(copy)},
@@ -419,15 +419,15 @@ def test_mlflow_gives_up_on_a_server_that_went_away_within_seconds(clean_env, mo
 
     from poetry_rnn.services.team import free_port
 
-    for name in tracking.HTTP_DEFAULTS:
+    for name in store.HTTP_DEFAULTS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "77")  # the user's own setting
-    tracking.mlflow_env()
+    store.mlflow_env()
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
     client = mlflow.MlflowClient(f"http://127.0.0.1:{free_port()}")
     start = time.monotonic()
     with pytest.raises(MlflowException):
-        client.get_experiment_by_name(tracking.EXPERIMENT)
+        client.get_experiment_by_name(store.EXPERIMENT)
     assert time.monotonic() - start < 20  # MLflow's own defaults retry for 4.5 minutes
 
 

@@ -9,6 +9,7 @@ trained model carries its own copy). A test word never seen in training is there
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -19,7 +20,26 @@ from poetry_rnn.inputs.tokenize import is_punctuation
 COMMON = 100  # the commonest training types are not content words
 RANK_BANDS = ("1-10", "11-100", "101-1000", "1001-10000", "rarer")  # by training frequency; unseen words are rarer
 BAND_EDGES = np.array([10, 100, 1000, 10000])
-SIMILARITIES = 64 << 20  # float32 similarities a nearest-word search holds at once: 4,096 rows at 16k words
+BLOCK_BYTES = 4 << 20  # the similarities of one block of the search on the CPU: within a core's share of the cache
+GPU_BLOCK_BYTES = 256 << 20  # on a GPU: few large products, each launch has its cost
+BF16_UNIT = 2.0**-8  # bfloat16's unit roundoff: 8 significant bits
+
+
+def screen_slack(dim: int) -> float:
+    """How far below the best bfloat16 similarity a candidate may lie and still be the float32 search's answer:
+    twice the most a bfloat16 similarity of unit vectors of `dim` numbers can differ from float32's (each input
+    rounded to bfloat16, then the sum: 3u + 4u^2; both sums of `dim` products rounded in float32: 2 gamma_dim), and
+    a float32 ulp of the threshold's own subtraction."""
+    u, gamma = BF16_UNIT, dim * 2.0**-24 / (1 - dim * 2.0**-24)
+    return 2 * (3 * u + 4 * u * u + 2 * gamma * (1 + u) ** 2) + 2.0**-23
+
+
+def bf16_is_native(device: torch.device) -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX, AVX512-BF16): screening in it is then several times
+    faster than float32 products; elsewhere (and on CUDA, whose float32 is fast and whose bfloat16 sums may be reduced
+    in bfloat16, outside screen_slack's bound) the search stays in float32."""
+    native = (getattr(torch.cpu, "_is_amx_tile_supported", None), getattr(torch.cpu, "_is_avx512_bf16_supported", None))
+    return device.type == "cpu" and any(check is not None and check() for check in native)
 
 
 @dataclass
@@ -39,17 +59,42 @@ class Candidates:
         """The same candidates with their vectors on `device`, where the search then runs."""
         return Candidates(self.rows, self.unit.to(device))
 
+    @cached_property
+    def unit_bf16_t(self) -> torch.Tensor:
+        """(D, V) bfloat16: the candidates as the screening multiplies them, made once (`to` makes new candidates)."""
+        return self.unit.bfloat16().T.contiguous()
+
     @torch.no_grad()
-    def nearest(self, vectors: torch.Tensor, block: int | None = None) -> torch.Tensor:
-        """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64; in blocks
-        of at most SIMILARITIES block x V values (256 MB), so neither the tokens nor the vocabulary set the
-        memory."""
+    def nearest(self, vectors: torch.Tensor) -> torch.Tensor:
+        """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64: the float32
+        search's answer to the last bit (the first candidate among equals). Each distinct vector is searched once
+        (the mean-vector reference's are all one), in blocks of BLOCK_BYTES of similarities (GPU_BLOCK_BYTES on a
+        GPU), so neither the tokens nor the vocabulary set the memory. Where bfloat16 is native, a block is screened
+        in bfloat16 first and only the candidates within screen_slack of its best are multiplied in float32: no other
+        can be the answer."""
         unit = self.unit.to(vectors.device)
-        block = block or max(1, SIMILARITIES // max(len(self.rows), 1))
-        best = [(F.normalize(vectors[i : i + block].float(), dim=-1) @ unit.T).argmax(-1)
-                for i in range(0, len(vectors), block)]
-        idx = torch.cat(best).cpu() if best else torch.zeros(0, dtype=torch.long)
-        return torch.from_numpy(self.rows)[idx]
+        if not len(vectors):
+            return torch.from_numpy(self.rows)[torch.zeros(0, dtype=torch.long)]
+        distinct, inverse = torch.unique(vectors.float(), dim=0, return_inverse=True)
+        queries = F.normalize(distinct, dim=-1)
+        screened = bf16_is_native(queries.device)
+        budget = BLOCK_BYTES if queries.device.type == "cpu" else GPU_BLOCK_BYTES
+        block = max(1, budget // ((2 if screened else 4) * max(len(self.rows), 1)))
+        blocks = (queries[i : i + block] for i in range(0, len(queries), block))
+        best = [self._screened(q, unit) if screened else (q @ unit.T).argmax(-1) for q in blocks]
+        return torch.from_numpy(self.rows)[torch.cat(best)[inverse].cpu()]
+
+    def _screened(self, queries: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
+        """nearest's answer for a block of unit vectors: bfloat16 similarities to every candidate, then float32 ones
+        to the candidates within screen_slack of a vector's best (and to all, for a vector that is not finite)."""
+        approx = queries.bfloat16() @ self.unit_bf16_t.to(queries.device)  # (b, V)
+        limit = approx.amax(-1, keepdim=True).float() - screen_slack(queries.shape[1])
+        # compared in bfloat16 (twice as fast as against float32), the limit lowered so that rounding it to bfloat16
+        # cannot raise it: a relative error of at most BF16_UNIT
+        near = approx >= (limit - 2 * BF16_UNIT * limit.abs()).bfloat16()
+        near[~torch.isfinite(queries).all(-1)] = True
+        columns = near.any(0).nonzero().squeeze(1)  # ascending: the first among equals stays first
+        return columns[(queries @ unit[columns].T).argmax(-1)]
 
     def rank(self, glove_rows: np.ndarray) -> np.ndarray:
         """1-based training frequency rank of each GloVe row; 0 for a word never seen in training."""

@@ -54,8 +54,10 @@ def healthy(url: str) -> Callable[[], bool]:
     return check
 
 
-def tail(log: Path, chars: int = 2000) -> str:
+def tail(log: Path | None, chars: int = 2000) -> str:
     """The end of a log, for an error message."""
+    if log is None:
+        return "(its output is above)"
     return log.read_text(errors="replace")[-chars:] if log.is_file() else "(no log)"
 
 
@@ -78,11 +80,12 @@ def _group_alive(pgid: int) -> bool:
 
 @dataclass
 class ManagedProcess:
-    """A server in its own process group, its output appended to `log`: started until `ready()`, stopped as a
-    whole group (`stop_signal`, then SIGKILL after a grace period). `user`: run as that user (from root)."""
+    """A server in its own process group, its output appended to `log` (None: this process's own output): started
+    until `ready()`, stopped as a whole group (`stop_signal`, then SIGKILL after a grace period), workers included.
+    `user`: run as that user (from root)."""
 
     cmd: list[str]
-    log: Path
+    log: Path | None
     ready: Callable[[], bool]
     what: str
     env: dict[str, str] | None = None
@@ -93,9 +96,9 @@ class ManagedProcess:
 
     def start(self, timeout: float = 120) -> None:
         """Start it and wait until it is ready; on failure (exit, timeout, Ctrl-C) stop what started and raise."""
-        with open(self.log, "a") as out:
+        with open(self.log, "a") if self.log else contextlib.nullcontext() as out:
             self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         stderr=subprocess.STDOUT if out else None, start_new_session=True,
                                          **_as_user(self.user, self.env))
         deadline = time.monotonic() + timeout
         try:
@@ -130,6 +133,15 @@ class ManagedProcess:
     def _signal(pgid: int, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
             os.killpg(pgid, sig)
+
+    def serve(self, timeout: float = 120) -> int:
+        """Start it, wait until it exits on its own and return its exit status; stopped as a group whatever ends the
+        wait (Ctrl-C, or SIGTERM and SIGHUP under errors.entry_point), so that nothing it started outlives it."""
+        self.start(timeout)
+        try:
+            return self.proc.wait()
+        finally:
+            self.stop()
 
     def __enter__(self) -> ManagedProcess:
         self.start()

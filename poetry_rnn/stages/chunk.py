@@ -14,7 +14,8 @@ from poetry_rnn.errors import entry_point
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CHUNKS, CORPUS
 from poetry_rnn.inputs.tokenized import load_corpus
-from poetry_rnn.services.tracking import finish_stage, stage_run
+from poetry_rnn.services.metrics import finish_stage
+from poetry_rnn.services.runs import stage_run
 
 STAGE = "chunk"
 

@@ -17,7 +17,9 @@ from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.architectures import ARCHITECTURES
 from poetry_rnn.paths import details_file, history_file, stage_dir
 from poetry_rnn.scoring.report import render_html
-from poetry_rnn.services.tracking import crown_champion, finish_stage, log_to_pipeline, stage_run, training_run_id
+from poetry_rnn.services.metrics import finish_stage
+from poetry_rnn.services.registry import crown_champion
+from poetry_rnn.services.runs import log_to_pipeline, stage_run, training_run_id
 
 STAGE = "compare"
 

@@ -23,7 +23,8 @@ from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.architectures import ARCHITECTURES, pairs as architecture_pairs
 from poetry_rnn.paths import CHUNKS, GLOVE, best_checkpoint, stage_dir
 from poetry_rnn.stages.training import fingerprint
-from poetry_rnn.services.tracking import finish_stage, log_test_scores, log_to_pipeline, percent, stage_run, training_run_id
+from poetry_rnn.services.metrics import finish_stage, log_test_scores, percent
+from poetry_rnn.services.runs import log_to_pipeline, stage_run, training_run_id
 from poetry_rnn.training.engine import load_model, pick_device
 from poetry_rnn.scoring.words import Candidates
 

@@ -11,7 +11,8 @@ from poetry_rnn.inputs.near_duplicates import near_duplicate_groups
 from poetry_rnn.params import load_params, stage_params
 from poetry_rnn.paths import CORPUS, DOWNLOADS, GLOVE
 from poetry_rnn.inputs.tokenized import encode_poems, numeric_stats, save_corpus, source_accounts, source_lines, summary_line
-from poetry_rnn.services.tracking import finish_stage, stage_run
+from poetry_rnn.services.metrics import finish_stage
+from poetry_rnn.services.runs import stage_run
 
 STAGE = "preprocess"
 

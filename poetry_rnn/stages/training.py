@@ -22,10 +22,10 @@ from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import Params, load_params, stage_params
 from poetry_rnn.architectures import ARCHITECTURES, model_config
 from poetry_rnn.paths import CHUNKS, GLOVE, best_checkpoint, checkpoints as checkpoint_dir, history_file
-from poetry_rnn.services.tracking import (
-    finish_stage, log_epochs, log_epochs_when_possible, log_setup, preflight, registered_name, stage_run,
-    unfinished_run,
-)
+from poetry_rnn.services.metrics import finish_stage, log_epochs, log_epochs_when_possible, log_setup
+from poetry_rnn.services.registry import registered_name
+from poetry_rnn.services.runs import stage_run, unfinished_run
+from poetry_rnn.services.store import preflight
 from poetry_rnn.training.engine import load_model, pick_device, resumable, train
 from poetry_rnn.scoring.words import Candidates
 

@@ -1,7 +1,7 @@
 """Two queued experiments side by side against one after the other, with and without sharing the cores.
 
-    python benchmarks/queue.py                         # Dickinson and the stand-in vectors from ../shared
-    python benchmarks/queue.py --poems P --glove G --file F -S train.epochs=2
+    python benchmarks/queued.py                         # Dickinson and the stand-in vectors from ../shared
+    python benchmarks/queued.py --poems P --glove G --file F -S train.epochs=2
 
 Copies this repo (its tracked files) into a temporary git + DVC repo, runs the data stages once, then times three
 arms of two experiments each (different train.seed per experiment, so that nothing comes from DVC's run-cache):
