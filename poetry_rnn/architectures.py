@@ -16,8 +16,9 @@ class Architecture:
     """One architecture: its decoder's settings from the model params, and the model params only it reads."""
 
     name: str
-    decoder: Callable[[Any], dict]  # the AutoencoderConfig fields that differ: hidden size, attention heads
+    decoder: Callable[[Any], dict]  # the AutoencoderConfig fields that differ: hidden size, attention heads, lines
     own_params: tuple[str, ...] = ()  # keys of `model` no other architecture reads
+    fixed: tuple[str, ...] = ()  # keys of `model` it sets itself (in `decoder`), so does not read
 
     @property
     def stage(self) -> str:
@@ -26,13 +27,17 @@ class Architecture:
 
 
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
+    # The context-free code, the reference a sequence model must beat: the baseline with every token a line of
+    # its own, coded and decoded alone from its share of z, so that no token's reconstruction sees its neighbours.
+    Architecture("per_token", lambda m: {"hidden": m.hidden, "heads": 0, "line": 1}, fixed=("line",)),
     Architecture("baseline", lambda m: {"hidden": m.baseline_hidden or m.hidden, "heads": 0}, ("baseline_hidden",)),
     Architecture("attention", lambda m: {"hidden": m.hidden, "heads": m.heads}, ("heads",)),
 )}
 
 
 def pairs() -> list[tuple[str, str]]:
-    """Each architecture against each one registered before it, the newer first: [('attention', 'baseline')]."""
+    """Each architecture against each one registered before it, the newer first: [('baseline', 'per_token'),
+    ('attention', 'per_token'), ('attention', 'baseline')]."""
     names = list(ARCHITECTURES)
     return [(names[j], names[i]) for j in range(len(names)) for i in range(j)]
 

@@ -235,7 +235,7 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
 
     def training(name: str) -> dict[str, object]:  # the model params but those only another architecture reads
         others = {k for other, a in ARCHITECTURES.items() if other != name for k in a.own_params}
-        model = p.model.model_dump(exclude=others - set(ARCHITECTURES[name].own_params))
+        model = p.model.model_dump(exclude=(others - set(ARCHITECTURES[name].own_params)) | set(ARCHITECTURES[name].fixed))
         return flatten({"model": model, "train": p.train.model_dump()})
 
     training_stages = {a.stage: (lambda name=name: training(name)) for name, a in ARCHITECTURES.items()}

@@ -68,6 +68,8 @@ def frontier_table(evaluations: list[tuple[str, dict, dict]]) -> pd.DataFrame:
         seen.add(key)
         counts = params.get("parameters") or {}
         for series in SERIES:
+            if series not in evaluation[SHORT["test_cosine"]]:
+                continue  # an evaluation from before the architecture joined the registry (the per-token code)
             hidden = params.get("model.baseline_hidden")
             sized = series == "baseline" and hidden not in (None, "", "None")
             label = series

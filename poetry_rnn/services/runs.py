@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from poetry_rnn.architectures import ARCHITECTURES
 from poetry_rnn.errors import PoetryRnnError
 from poetry_rnn.paths import best_checkpoint
 from poetry_rnn.services.store import not_found, preflight, setup, tracking_errors, tracking_failure, tracking_uri
 
-STAGES = ("download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare")
+STAGES = ("download_glove", "preprocess", "chunk", *(a.stage for a in ARCHITECTURES.values()), "evaluate", "compare")
 SKIPPED = "skipped: unchanged or restored from DVC's run-cache"
 
 
