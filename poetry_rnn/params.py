@@ -113,6 +113,7 @@ class LossParams(_Section):
     cosine_weight: float = Field(ge=0, le=1)  # vector loss: w * (1 - cosine) + (1 - w) * MSE
     word_weight: float = Field(ge=0)  # plus this much softmax loss over the corpus's words
     temperature: float = Field(gt=0)  # of that softmax, on cosine logits
+    neighbours: int = Field(ge=0)  # the softmax also contrasts each batch word with its nearest training words
 
 
 class TeacherForcingParams(_Section):

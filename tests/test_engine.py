@@ -7,7 +7,9 @@ import torch
 
 from poetry_rnn.training.model import Autoencoder
 from tiny import config as tiny_config, loss_params
-from poetry_rnn.training.engine import curriculum_window, gradient_health, masked_loss, resumable, teacher_forcing_ratio, train
+from poetry_rnn.training.engine import (
+    curriculum_window, gradient_health, masked_loss, nearest_words, resumable, teacher_forcing_ratio, train,
+)
 from test_train_evaluate import D, T, data, train_params  # noqa: F401  (fixture)
 
 
@@ -65,6 +67,45 @@ def test_word_loss_is_lower_for_the_true_word_at_equal_cosine():
                         - masked_loss(pred, target, mask, vector_only, ids, table)).item()
                  for name, pred in (("towards_other", towards_other), ("mirror", mirror))}
     assert word_part["mirror"] > 0 and word_part["towards_other"] > word_part["mirror"] + 0.1
+
+
+def test_nearest_words_are_the_closest_training_words_but_the_word_itself():
+    torch.manual_seed(0)
+    table = torch.nn.functional.normalize(torch.randn(30, D), dim=-1)
+    vocabulary = torch.arange(0, 30, 2)  # the training words: every other row
+    near = nearest_words(table, vocabulary, 3, block=7)  # blocks that do not divide the table
+    sims = table @ table[vocabulary].T
+    for row in range(30):
+        order = [int(vocabulary[j]) for j in sims[row].argsort(descending=True) if int(vocabulary[j]) != row]
+        assert near[row].tolist() == order[:3]
+
+
+def test_hard_negatives_raise_the_word_loss_and_count_a_batch_word_once():
+    """Each token's nearest words join its softmax: the loss can only grow; a neighbour that is already one of the
+    batch's words is not counted twice, so neighbours that are all batch words change nothing."""
+    torch.manual_seed(0)
+    table = torch.nn.functional.normalize(torch.randn(6, D), dim=-1)
+    ids, mask = torch.tensor([[0, 1, 2]]), torch.ones(1, 3, dtype=torch.bool)
+    pred, target = torch.randn(1, 3, D), table[ids]
+    cfg = loss_params(cosine_weight=1.0, word_weight=1.0)
+    plain = masked_loss(pred, target, mask, cfg, ids, table)
+    outside = torch.tensor([[3, 4], [4, 5], [5, 3]] + [[0, 1]] * 3)  # rows 0-2: words outside the batch
+    inside = torch.tensor([[1, 2], [2, 0], [0, 1]] + [[0, 1]] * 3)  # rows 0-2: the batch's own words
+    assert masked_loss(pred, target, mask, cfg, ids, table, near=outside) > plain + 1e-4
+    assert masked_loss(pred, target, mask, cfg, ids, table, near=inside).item() == pytest.approx(plain.item())
+
+
+def test_the_best_checkpoint_is_the_epoch_with_the_best_selected_score(data, tmp_path):  # noqa: F811
+    """`select` names the epoch row's column that picks best.pt and drives patience: here a validation score that
+    only falls, so the first epoch stays best and patience 2 stops training at epoch 3."""
+    tr, va, vocab = data
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=8, bottleneck=2))
+    scores = iter([0.9, 0.5, 0.2, 0.1, 0.0])
+    result = train(model, tr, va, vocab, train_params(epochs=5, patience=2), tmp_path, torch.device("cpu"),
+                   validate=lambda m: {"score": next(scores)}, select="score")
+    assert (result.best_epoch, result.best_score, len(result.history)) == (1, 0.9, 3)
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == 1
+    assert result.best_val_cosine == result.history[0]["val_cosine"]
 
 
 def test_gradient_health_counts_vanishing_and_exploding_tensors():

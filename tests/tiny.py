@@ -16,7 +16,7 @@ def config(**fields) -> AutoencoderConfig:
 # no early stopping, one process.
 PLAIN_TRAIN = {
     "epochs": 1, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.0, "clip": 1.0,
-    "loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1},
+    "loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1, "neighbours": 0},
     "teacher_forcing": {"start": 1.0, "end": 0.0, "schedule": "linear"},
     "curriculum": [], "patience": 0, "seed": 42, "device": "auto", "nproc": 1,
 }

@@ -125,7 +125,7 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
         result = train(
             model, Windows.from_chunks(train_chunks, vocab), Windows.from_chunks(val_chunks, vocab), vocab,
             p.train, checkpoints, device, fingerprint=trained_with, resume=resume, validate=validate,
-            extra_state={"mlflow_run_id": run_id}, on_epoch=on_epoch,
+            extra_state={"mlflow_run_id": run_id}, on_epoch=on_epoch, select=CONTENT,
         )
         if not main:
             return
@@ -139,7 +139,9 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
             input_example=np.zeros((1, cfg.window, cfg.input_dim), np.float32),
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
         )
+        best_row = next(row for row in result.history if row["epoch"] == result.best_epoch)
         metrics = {
+            **({"best_" + CONTENT: best_row[CONTENT]} if CONTENT in best_row else {}),  # what picked the checkpoint
             "best_val_cosine": result.best_val_cosine,
             "best_epoch": result.best_epoch,
             "epochs": len(result.history),

@@ -28,7 +28,8 @@ VANISHING, EXPLODING = 1e-7, 100.0  # per-tensor gradient norms reported as unhe
 class TrainResult:
     history: list[dict] = field(default_factory=list)  # one row of metrics per epoch
     best_epoch: int = 0
-    best_val_cosine: float = -1.0
+    best_score: float = -float("inf")  # the best epoch's value of the selection column (train's `select`)
+    best_val_cosine: float = -1.0  # the best epoch's validation cosine
     seconds: float = 0.0
     tokens_per_second: float = 0.0
     resumed_from: int = 0  # the epoch a previous, interrupted run had completed
@@ -64,7 +65,8 @@ def curriculum_window(cfg: TrainParams, epoch: int, full: int) -> int:
     return full
 
 
-def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None, tokens=None, candidates=None):
+def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None, tokens=None, candidates=None,
+                near=None):
     """w * (1 - cosine) + (1 - w) * MSE on real tokens, plus word_weight * softmax loss over the batch's words.
 
     In data-parallel training each process holds part of the batch: `tokens` (the batch's real tokens, all parts)
@@ -79,10 +81,31 @@ def masked_loss(pred, target, mask, cfg: LossParams, ids=None, unit_table=None, 
         # Sampled softmax: the candidates are the words in this batch, frequent words among them.
         true = ids[mask]
         candidates = torch.unique(true) if candidates is None else candidates  # sorted
-        logits = F.normalize(pred[mask], dim=-1) @ unit_table[candidates].T / cfg.temperature  # (n_real, C)
+        unit = F.normalize(pred[mask], dim=-1)  # (n_real, D)
+        logits = unit @ unit_table[candidates].T / cfg.temperature  # (n_real, C)
+        if near is not None:  # and each token's own nearest training words, those not among the batch's counted once
+            negatives = near[true]  # (n_real, k)
+            extra = (unit[:, None, :] * unit_table[negatives]).sum(-1) / cfg.temperature  # (n_real, k)
+            logits = torch.cat([logits, extra.masked_fill(torch.isin(negatives, candidates), -torch.inf)], 1)
         ce = F.cross_entropy(logits, torch.searchsorted(candidates, true), reduction="sum")
         loss = loss + cfg.word_weight * ce / tokens.clamp(min=1)
     return loss
+
+
+@torch.no_grad()
+def nearest_words(unit_table: torch.Tensor, vocabulary: torch.Tensor, k: int, block: int = 2048) -> torch.Tensor:
+    """(V, k) compact indices of the k training words (`vocabulary`, sorted) nearest (cosine) to each row of the
+    unit-normalised table, the row itself left out: the word loss's hard negatives, the words a reconstruction is
+    most easily mistaken for."""
+    words = unit_table[vocabulary]  # (W, D)
+    near = []
+    for i in range(0, len(unit_table), block):
+        rows = torch.arange(i, min(i + block, len(unit_table)), device=unit_table.device)
+        sims = unit_table[rows] @ words.T  # (b, W)
+        at = torch.searchsorted(vocabulary, rows).clamp(max=len(vocabulary) - 1)  # the row's own column, if any
+        sims[torch.arange(len(rows)), at] = torch.where(vocabulary[at] == rows, -torch.inf, sims[torch.arange(len(rows)), at])
+        near.append(vocabulary[sims.topk(min(k, len(vocabulary) - 1), dim=-1).indices])
+    return torch.cat(near)
 
 
 @torch.no_grad()
@@ -168,8 +191,10 @@ def train(
     resume: dict | None = None,
     extra_state: dict | None = None,
     validate: Callable[[Autoencoder], dict[str, float]] | None = None,
+    select: str = "val_cosine",
 ) -> TrainResult:
-    """Train; write the last checkpoint (and the best, on a better val cosine) after every epoch.
+    """Train; write the last checkpoint (and the best, on a better value of the epoch row's `select` column: the
+    validation cosine, or a score `validate` adds) after every epoch; patience counts epochs without a better one.
 
     `fingerprint` (params and data hashes) is stored in checkpoints; `resume`, a state from resumable(),
     continues an interrupted run so that it ends exactly as an uninterrupted one would. `on_epoch` is called
@@ -192,6 +217,7 @@ def train(
         _restore_rng(resume["rng"], shuffle, coins)
         result.history, result.best_epoch = list(resume["history"]), resume["best_epoch"]
         result.best_val_cosine, since_best = resume["best_val_cosine"], resume["since_best"]
+        result.best_score = resume.get("best_score", result.best_val_cosine)
         result.resumed_from = resume["epoch"]
         first = resume["epoch"] + 1
         last = resume["epoch"] if resume.get("complete") else cfg.epochs  # e.g. stopped early: no further
@@ -206,6 +232,10 @@ def train(
         net = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
     unit_table = F.normalize(table, dim=-1)  # for the word loss
+    near = None
+    if cfg.loss.word_weight > 0 and cfg.loss.neighbours > 0:
+        vocabulary = vocab.index(model.vocab.cpu().numpy()).to(device) if len(model.vocab) else torch.arange(len(table), device=device)
+        near = nearest_words(unit_table, vocabulary.unique(), cfg.loss.neighbours)  # (V, k)
     train_data = train_data.to(device)  # once: no host-to-device copy per batch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     full = train_data.ids.shape[1]
@@ -233,7 +263,7 @@ def train(
             words = distributed.all_unique(ids[mask]) if cfg.loss.word_weight > 0 else None
             with autocast(device):
                 y = net(x, mask, ratio, coins)  # (B, T, D)
-            loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table, tokens=n, candidates=words)
+            loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table, tokens=n, candidates=words, near=near)
             opt.zero_grad(set_to_none=True)
             (loss * processes).backward()  # DDP averages over processes; the parts are to be summed
             norm, v, e = gradient_health(model)
@@ -268,8 +298,10 @@ def train(
         }
         sched.step()
         result.history.append(row)
-        if row["val_cosine"] > result.best_val_cosine:
-            result.best_epoch, result.best_val_cosine, since_best = epoch, row["val_cosine"], 0
+        score = row.get(select, row["val_cosine"])  # a sample without content words has only the cosine
+        if score > result.best_score:
+            result.best_epoch, result.best_score, result.best_val_cosine = epoch, score, row["val_cosine"]
+            since_best = 0
         elif epoch > curriculum_epochs:  # short-window phases do not count against patience
             since_best += 1
         stop = bool(cfg.patience) and since_best >= cfg.patience
@@ -277,6 +309,7 @@ def train(
             model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
             rng=_rng_state(shuffle, coins), epoch=epoch, config=model.cfg.to_dict(), fingerprint=fingerprint or {},
             history=result.history, best_epoch=result.best_epoch, best_val_cosine=result.best_val_cosine,
+            best_score=result.best_score,
             since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
             seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
         )
