@@ -21,9 +21,10 @@ import yaml
 from conftest import WORDS, glove_lines, poem_text
 from poetry_rnn.inputs.chunking import make_chunks, save_chunks, save_vocabulary, training_vocabulary
 from poetry_rnn.inputs.glove import convert_glove
+from poetry_rnn.services import runs
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["download_glove", "preprocess", "chunk", "train_baseline", "train_attention", "evaluate", "compare"]
+STAGES = list(runs.STAGES)  # every stage but the bookkeeping one, in order, one training stage per architecture
 
 
 def run(cmd: list[str], cwd: Path, **extra_env: str) -> str:

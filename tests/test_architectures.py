@@ -44,7 +44,8 @@ def test_a_third_architecture_trains_evaluates_and_compares_through_the_registry
     monkeypatch.chdir(project)
     monkeypatch.setitem(ARCHITECTURES, NARROW.name, NARROW)
 
-    assert pairs() == [("attention", "baseline"), ("narrow", "baseline"), ("narrow", "attention")]
+    assert pairs() == [("baseline", "per_token"), ("attention", "per_token"), ("attention", "baseline"),
+                       ("narrow", "per_token"), ("narrow", "baseline"), ("narrow", "attention")]
     params = stage_params("train_narrow", load_params())
     assert "model.heads" not in params and "model.baseline_hidden" not in params  # the others' own params
     for name in ARCHITECTURES:
@@ -57,11 +58,11 @@ def test_a_third_architecture_trains_evaluates_and_compares_through_the_registry
     assert details["narrow"]["parameters"] == narrow.num_parameters()
     assert {"narrow_vs_baseline", "narrow_vs_attention", "narrow_vs_pca"} <= set(details["differences"])
     headline = json.loads(metrics_file("evaluate").read_text())
-    assert set(headline["cwa"]) == {"baseline", "attention", "narrow", "mean_vector", "pca"}
+    assert set(headline["cwa"]) == {"per_token", "baseline", "attention", "narrow", "mean_vector", "pca"}
 
     compare.main()
     table = pd.read_csv(stage_dir("compare") / "comparison.csv")
-    assert {"baseline", "attention", "narrow"} <= set(table["model"])
+    assert {"per_token", "baseline", "attention", "narrow"} <= set(table["model"])
     outcome = json.loads(details_file("compare").read_text())
     assert outcome["champion"] in ARCHITECTURES
     assert "narrow_vs_attention" in outcome["verdict"]

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from http_server import serve_directory
+from poetry_rnn.architectures import ARCHITECTURES
 from poetry_rnn.services import team
 from project import (
     GLOVE_WORDS, STAGES, children, make_inputs, make_project, mlflow_runs, pipeline_runs, run, stage_runs, stages_ran,
@@ -26,7 +27,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     with serve_directory(tmp_path / "served") as url:
         project = make_project(tmp_path / "project", url)
 
-        # 1. A full `dvc repro`: all seven stages, in order.
+        # 1. A full `dvc repro`: every stage, in order.
         out = run(["dvc", "repro"], project)
         assert stages_ran(out) == ["fingerprint_inputs", *STAGES]  # the bookkeeping stage runs every time
 
@@ -43,23 +44,24 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert metrics["preprocess"]["poems"] == 30 and 0.8 < metrics["preprocess"]["glove_coverage"] < 1.0
     assert sum(metrics["chunk"][s]["poems"] for s in ("train", "val", "test")) == 30
     evaluation = metrics["evaluate"]
-    for model in ("baseline", "attention"):
+    for model in ARCHITECTURES:
         scores = evaluation[model]
         assert len(scores["cosine_by_position"]) == 50 and "test_cosine_median" in scores
         assert {"mean_norm", "active_dims", "effective_dims"} <= set(scores["bottleneck"])
         assert set(scores["validation"]) == {"val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine"}
         assert metrics[f"train_{model}"]["epochs"] == 3
+        assert scores["quantized"]["bits"] == 8 and 0 <= scores["quantized"]["content_word_accuracy"] <= 1
         check_scores_from_scratch(project, model, scores)
     assert set(evaluation["reference"]) == {"mean_vector", "pca"}
-    for name, result in [*((m, evaluation[m]) for m in ("baseline", "attention")), *evaluation["reference"].items()]:
+    for name, result in [*((m, evaluation[m]) for m in ARCHITECTURES), *evaluation["reference"].items()]:
         assert result["tokens"] == metrics["chunk"]["test"]["tokens"], name  # every test token, once
         assert 0 < result["content_tokens"] < result["tokens"], name
         assert set(result["accuracy_by_rank"]) == {"1-10", "11-100", "101-1000", "1001-10000", "rarer"}, name
         for key in ("content_word_accuracy", "nearest_word_accuracy", "test_cosine"):
             lo, hi = result["ci"][key]
             assert lo <= result[key] <= hi, (name, key)
-    assert set(evaluation["differences"]) == {"attention_vs_baseline", "attention_vs_pca", "attention_vs_mean_vector",
-                                              "baseline_vs_pca", "baseline_vs_mean_vector"}
+    assert set(evaluation["differences"]) == {"attention_vs_baseline", "attention_vs_per_token", "baseline_vs_per_token",
+                                              *(f"{m}_vs_{r}" for m in ARCHITECTURES for r in ("pca", "mean_vector"))}
     d = evaluation["differences"]["attention_vs_baseline"]["test_cosine"]
     assert d["mean"] == pytest.approx(evaluation["attention"]["test_cosine"] - evaluation["baseline"]["test_cosine"])
     assert d["ci"][0] <= d["mean"] <= d["ci"][1]
@@ -69,11 +71,11 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     client, exp, runs = mlflow_runs(project)
     assert exp.artifact_location == (project / "mlartifacts").as_uri()
     by_stage = {r.data.tags["stage"]: r for r in stage_runs(runs)}
-    assert sorted(by_stage) == sorted(STAGES) and len(stage_runs(runs)) == 7
+    assert sorted(by_stage) == sorted(STAGES) and len(stage_runs(runs)) == len(STAGES)
 
-    # One parent run for the `dvc repro`, its seven stage runs as children, each named in a tag.
+    # One parent run for the `dvc repro`, its stage runs as children, each named in a tag.
     [repro] = pipeline_runs(runs)
-    assert len(runs) == 8 and repro.info.status == "FINISHED"  # named workspace@<commit>: check_runs_tell_the_story
+    assert len(runs) == len(STAGES) + 1 and repro.info.status == "FINISHED"  # named workspace@<commit>: check_runs_tell_the_story
     assert {r.info.run_id for r in children(runs, repro)} == {r.info.run_id for r in by_stage.values()}
     assert all(repro.data.tags[f"stage.{s}"] == f"ran: {by_stage[s].info.run_id}" for s in STAGES)
     for stage, r in by_stage.items():
@@ -103,7 +105,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     # 2. Nothing changed: a second repro skips every stage but the bookkeeping one, and logs nothing.
     out = run(["dvc", "repro"], project)
     assert stages_ran(out) == ["fingerprint_inputs"]
-    assert len(mlflow_runs(project)[2]) == 8  # no stage ran, so not even a parent run
+    assert len(mlflow_runs(project)[2]) == len(STAGES) + 1  # no stage ran, so not even a parent run
 
     # 3. A sweep of model.heads reruns exactly the three downstream stages.
     out = run(["dvc", "exp", "run", "-S", "model.heads=8", "--name", "heads8"], project)
@@ -121,7 +123,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert sweep.info.run_name == "heads8" and sweep.info.status == "FINISHED"
     assert all(r.info.run_name == f"heads8/{r.data.tags['stage']}" for r in new)
     assert {r.info.run_id for r in children(runs, sweep)} == {r.info.run_id for r in new}
-    for stage in ("download_glove", "preprocess", "chunk", "train_baseline"):
+    for stage in ("download_glove", "preprocess", "chunk", "train_per_token", "train_baseline"):
         assert sweep.data.tags[f"stage.{stage}"] == ("skipped: unchanged or restored from DVC's run-cache; "
                                                      f"outputs from run {by_stage[stage].info.run_id}"), stage
     assert all(sweep.data.tags[f"stage.{r.data.tags['stage']}"] == f"ran: {r.info.run_id}" for r in new)
@@ -144,17 +146,18 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert sweep.data.tags["champion"] == json.loads((project / "metrics/compare.json").read_text())["champion"]
 
     # 4. Registry: each training run registered a version; `champion` sits on the sweep's winner only.
-    for name, trained in (("baseline", [by_stage["train_baseline"]]),
+    for name, trained in (("per_token", [by_stage["train_per_token"]]), ("baseline", [by_stage["train_baseline"]]),
                           ("attention", [by_stage["train_attention"], sweep_attention])):
         versions = client.search_model_versions(f"name = 'poetry-rnn-{name}'")
         assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in trained), name
     winner = json.loads((project / "metrics/compare.json").read_text())["champion"]
-    validation = {m: swept[m]["validation"]["val_content_word_accuracy"] for m in ("baseline", "attention")}
-    assert validation[winner] >= validation[loser_of(winner)]  # picked on validation scores
-    loser = loser_of(winner)
+    validation = {m: swept[m]["validation"]["val_content_word_accuracy"] for m in ARCHITECTURES}
+    assert validation[winner] == max(validation.values())  # picked on validation scores
     champion = client.get_model_version_by_alias(f"poetry-rnn-{winner}", "champion")
-    assert champion.run_id == (sweep_attention if winner == "attention" else by_stage["train_baseline"]).info.run_id
-    assert "champion" not in client.get_registered_model(f"poetry-rnn-{loser}").aliases
+    trained = sweep_attention if winner == "attention" else by_stage[f"train_{winner}"]
+    assert champion.run_id == trained.info.run_id
+    for loser in set(ARCHITECTURES) - {winner}:
+        assert "champion" not in client.get_registered_model(f"poetry-rnn-{loser}").aliases
     model = mlflow.pytorch.load_model(f"models:/poetry-rnn-{winner}@champion")
     assert model(torch.randn(1, 50, 16)).shape == (1, 50, 16)
     report = (project / "stages/compare/report.html").read_text()
@@ -184,8 +187,7 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
         shown = {f"{kind}.`{m['key']}`" for kind in ("params", "metrics") for m in row["data"][kind]}
         assert set(view["selectedColumns"]) <= shown, row["info"]["run_name"]  # no empty cell
     served = {r["info"]["run_id"]: {m["key"] for m in r["data"].get("metrics", [])} for r in found["runs"]}
-    assert set(served) == {by_stage["train_baseline"].info.run_id, by_stage["train_attention"].info.run_id,
-                           sweep_attention.info.run_id}
+    assert set(served) == {*(by_stage[f"train_{m}"].info.run_id for m in ARCHITECTURES), sweep_attention.info.run_id}
     assert len({frozenset(keys) for keys in served.values()}) == 1  # one set of columns in Compare
     assert {"test_cosine_pct", "nearest_word_accuracy_pct", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
 
@@ -200,7 +202,7 @@ def check_runs_tell_the_story(project, client, repro, by_stage: dict, metrics: d
     assert repro.info.run_name == pipeline
     assert {s: r.info.run_name for s, r in by_stage.items()} == {s: f"{pipeline}/{s}" for s in STAGES}
     sample = min(1000, metrics["chunk"]["val"]["windows"])
-    for stage in ("train_baseline", "train_attention"):
+    for stage in (f"train_{m}" for m in ARCHITECTURES):
         run_id, data = by_stage[stage].info.run_id, by_stage[stage].data
         history = pd.read_csv(project / f"stages/{stage}/history.csv")
         logged = sorted(client.get_metric_history(run_id, "val_content_word_accuracy_pct"), key=lambda m: m.step)
@@ -229,7 +231,7 @@ def check_runs_tell_the_story(project, client, repro, by_stage: dict, metrics: d
 
 def check_headline(parent, evaluation: dict) -> None:
     """The parent run holds each model's and reference's three scores in percent, as metrics/evaluate.json has them."""
-    results = {"attention": evaluation["attention"], "baseline": evaluation["baseline"],
+    results = {**{m: evaluation[m] for m in ARCHITECTURES},
                **{f"reference.{r}": evaluation["reference"][r] for r in ("pca", "mean_vector")}}
     expected = {f"{name}.{score}_pct": 100 * result[score] for name, result in results.items()
                 for score in ("content_word_accuracy", "nearest_word_accuracy", "test_cosine")}
@@ -246,16 +248,12 @@ def check_exp_show_fits(project, headline: dict, width: int = 120) -> None:
     [header] = [line for line in screen if "Experiment" in line]
     rows = [line for line in screen if line.lstrip().startswith("workspace") or "[heads8]" in line]
     assert len(rows) == 2, table
-    for model in ("baseline", "attention"):
+    for model in ARCHITECTURES:
         column = f"cwa.{model}"
         assert column in header, "\n".join(screen)
         end = header.index(column) + len(column)
         for row in rows:
             assert float(row[:end].split()[-1]) == pytest.approx(headline["cwa"][model], abs=1e-5), "\n".join(screen)
-
-
-def loser_of(model: str) -> str:
-    return {"baseline": "attention", "attention": "baseline"}[model]
 
 
 def check_scores_from_scratch(project, model: str, scores: dict) -> None:

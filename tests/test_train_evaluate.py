@@ -208,3 +208,24 @@ def test_per_epoch_content_word_accuracy_is_the_evaluations_on_a_fixed_sample_an
     logged = [r[training.CONTENT] for r in with_.history]
     assert logged == pytest.approx([100 * s for s in seen])  # each epoch's model, in percent
     assert len(set(logged)) > 1  # it moves
+
+
+def test_the_rounded_code_takes_one_of_2_to_the_bits_levels_per_number_over_the_training_range(data, tmp_path):
+    """z rounded to b bits: each number one of 2^b evenly spaced levels between its smallest and largest training
+    value; at 16 bits the model's own reconstruction within rounding, at 1 bit another one."""
+    from poetry_rnn.scoring.scores import code_range, encode_all, quantized_reconstructor
+
+    model, _ = fit(data, tmp_path)
+    tr, va, vocab = data
+    span = code_range(model, tr, vocab, seed=0)
+    z = encode_all(model, tr, vocab)
+    assert torch.equal(span, torch.stack([z.amin(0), z.amax(0)]))  # fewer windows than the sample: all of them
+    seen = []
+    model.decode = lambda q, steps=None, decode=model.decode: seen.append(q) or decode(q, steps)
+    x, mask = vocab.table[va.ids], va.mask
+    quantized_reconstructor(model, span, bits=2)(x, mask)
+    levels = (seen[-1] - span[0]) / ((span[1] - span[0]) / 3)
+    assert torch.allclose(levels, levels.round(), atol=1e-4) and levels.min() >= 0 and levels.max() <= 3 + 1e-4
+    exact = model_reconstructor(model)(x, mask)
+    assert torch.allclose(quantized_reconstructor(model, span, bits=16)(x, mask), exact, atol=1e-3)
+    assert not torch.allclose(quantized_reconstructor(model, span, bits=1)(x, mask), exact, atol=1e-3)

@@ -6,23 +6,43 @@ from __future__ import annotations
 import pandas as pd
 
 from poetry_rnn.architectures import ARCHITECTURES, pairs
-from poetry_rnn.scoring.names import LABELS, SCORES, SHORT
+from poetry_rnn.scoring.names import BITS, LABELS, QUANTIZED, SCORES, SHORT
+
+ROUNDED = f"content_word_accuracy_{BITS}bit"  # the table's column of the rounded code's score
 CHAMPION_BASIS = ("val_content_word_accuracy", "val_nearest_word_accuracy", "val_cosine")
+
+
+def models(evaluation: dict) -> list[str]:
+    """The registry's architectures the evaluation scored, in registry order (an evaluation from before an
+    architecture joined the registry lacks it)."""
+    return [name for name in ARCHITECTURES if name in evaluation]
+
+
+def model_pairs(evaluation: dict) -> list[tuple[str, str]]:
+    """The registry's pairs of architectures, both scored in the evaluation."""
+    scored = set(models(evaluation))
+    return [(a, b) for a, b in pairs() if a in scored and b in scored]
 
 
 def headline(evaluation: dict) -> dict:
     """metrics/evaluate.json: each score of each model and reference, score first, so that `dvc exp show` leads
     with both models' content-word accuracy; the intervals are lists, which `dvc exp show` leaves out."""
-    series = {**{name: evaluation[name] for name in ARCHITECTURES}, **evaluation["reference"]}
+    series = {**{name: evaluation[name] for name in models(evaluation)}, **evaluation["reference"]}
     out = {SHORT[key]: {name: result[key] for name, result in series.items()} for key in SCORES}
     out["ci"] = {SHORT[key]: {name: result["ci"][key] for name, result in series.items()} for key in SCORES}
+    # the content-word accuracy of each model decoding from its z rounded to a few bits per number
+    rounded = [name for name in models(evaluation) if "quantized" in evaluation[name]]
+    if rounded:
+        out[QUANTIZED] = {name: evaluation[name]["quantized"]["content_word_accuracy"] for name in rounded}
+        out["ci"][QUANTIZED] = {name: evaluation[name]["quantized"]["ci"] for name in rounded}
     return out
 
 
 def comparison_table(evaluation: dict, training: dict[str, dict]) -> pd.DataFrame:
     """One row per model and reference: each score with its interval (columns <score>, _lo, _hi), size and cost."""
     rows = []
-    named = [(name, evaluation[name]) for name in ARCHITECTURES] + [(f"reference: {n}", r) for n, r in evaluation["reference"].items()]
+    named = [(name, evaluation[name]) for name in models(evaluation)] + \
+        [(f"reference: {n}", r) for n, r in evaluation["reference"].items()]
     for name, result in named:
         row = {"model": name}
         for key in SCORES:
@@ -32,6 +52,9 @@ def comparison_table(evaluation: dict, training: dict[str, dict]) -> pd.DataFram
             t = training[name]
             row |= {"parameters": t["parameters"], "train_seconds": t["train_seconds"], "epochs": t["epochs"],
                     "best_epoch": t["best_epoch"], **evaluation[name]["validation"]}
+            if "quantized" in result:  # the content-word accuracy decoding from z rounded to a few bits a number
+                q = result["quantized"]
+                row[ROUNDED], (row[f"{ROUNDED}_lo"], row[f"{ROUNDED}_hi"]) = q["content_word_accuracy"], q["ci"]
         rows.append(row)
     table = pd.DataFrame(rows)
     for col in ("parameters", "epochs", "best_epoch"):
@@ -60,6 +83,10 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
         out[f"{LABELS[key]} [95% CI]"] = [
             f"{_value(key, v)} [{_value(key, lo)}, {_value(key, hi)}]"
             for v, lo, hi in zip(table[key], table[f"{key}_lo"], table[f"{key}_hi"])]
+    if ROUNDED in table:
+        out[f"{LABELS['content_word_accuracy']}, z at {BITS} bits [95% CI]"] = [
+            "" if pd.isna(v) else f"{_value(ROUNDED, v)} [{_value(ROUNDED, lo)}, {_value(ROUNDED, hi)}]"
+            for v, lo, hi in zip(table[ROUNDED], table[f"{ROUNDED}_lo"], table[f"{ROUNDED}_hi"])]
     for col in ("parameters", "train_seconds", "epochs", "best_epoch", *CHAMPION_BASIS):
         out[col] = ["" if pd.isna(v) else _value(col, v) if col.startswith("val_") else str(v) for v in table[col]]
     return out
@@ -82,12 +109,12 @@ def best_reference(evaluation: dict, key: str) -> str:
 def verdict_pairs(evaluation: dict, key: str) -> list[tuple[str, str]]:
     """The comparisons a verdict on `key` rests on: the architectures against each other (the registry's pairs),
     each model against the best reference."""
-    return pairs() + [(m, best_reference(evaluation, key)) for m in ARCHITECTURES]
+    return model_pairs(evaluation) + [(m, best_reference(evaluation, key)) for m in models(evaluation)]
 
 
 def champion(evaluation: dict) -> str:
     """The model with the better validation scores, compared in CHAMPION_BASIS order: test scores never pick it."""
-    return max(ARCHITECTURES, key=lambda n: tuple(evaluation[n]["validation"][k] or 0.0 for k in CHAMPION_BASIS))
+    return max(models(evaluation), key=lambda n: tuple(evaluation[n]["validation"][k] or 0.0 for k in CHAMPION_BASIS))
 
 
 def verdict(evaluation: dict) -> dict:
@@ -115,6 +142,14 @@ def verdict_lines(evaluation: dict) -> list[str]:
             ref = " (the best reference)" if b not in ARCHITECTURES else ""
             lines.append(f"{LABELS[key]}: {a} − {b}{ref} = {_signed(key, d['mean'])}, "
                          f"95% CI [{_signed(key, lo)}, {_signed(key, hi)}]: {said}.")
+    key = "content_word_accuracy"
+    for name in models(evaluation):
+        if "quantized" in evaluation[name]:
+            q = evaluation[name]["quantized"]
+            d, (lo, hi) = q["difference"], q["ci"]
+            lines.append(f"{LABELS[key]} of {name} decoding from z rounded to {q['bits']} bits per number: "
+                         f"{_value(key, q[key])} [{_value(key, lo)}, {_value(key, hi)}]; rounding costs "
+                         f"{_signed(key, -d['mean'])}, 95% CI [{_signed(key, -d['ci'][1])}, {_signed(key, -d['ci'][0])}].")
     win = champion(evaluation)
     basis = ", ".join(f"{k} {_value(k, evaluation[win]['validation'][k])}" for k in CHAMPION_BASIS)
     lines.append(f"Champion (the registry alias \"champion\"): {win}, on validation scores ({basis}); "

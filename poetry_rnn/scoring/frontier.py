@@ -42,7 +42,7 @@ def experiment_evaluations(repo: str | Path = ".", commits: int = 1) -> list[tup
         params = {k: row.get(k) for k in ("model.bottleneck", "chunk.window", "model.baseline_hidden")}
         params["parameters"] = parameter_counts(row)
         # metrics/evaluate.json before the headline held the whole evaluation (baseline.test_cosine): still read
-        scored = [row.get(k) for k in (f"{SHORT['test_cosine']}.{MODELS[0]}", f"{MODELS[0]}.test_cosine")]
+        scored = [row.get(k) for m in MODELS for k in (f"{SHORT['test_cosine']}.{m}", f"{m}.test_cosine")]
         if None in (params["model.bottleneck"], params["chunk.window"]) or not any(isinstance(v, float) for v in scored):
             continue  # no params or no metrics ("!"): a commit whose pipeline never ran
         if row["rev"] == "workspace":

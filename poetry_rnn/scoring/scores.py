@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 from poetry_rnn.inputs.chunking import Chunks
 from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.training.model import Autoencoder
-from poetry_rnn.scoring.names import SCORES
+from poetry_rnn.scoring.names import BITS, SCORES
 from poetry_rnn.scoring.words import RANK_BANDS, Candidates, content_words, rank_band
 
 # Maps a batch of input vectors (B, T, D) and its mask (B, T) to reconstructions (B, T, D).
@@ -154,6 +154,31 @@ def model_reconstructor(model: Autoencoder, device: torch.device = torch.device(
     device of its input."""
     model.eval().to(device)
     return lambda x, mask: model(x.to(device), mask.to(device)).to(x.device)
+
+
+@torch.no_grad()
+def code_range(model: Autoencoder, train: Windows, vocab: Vocab, seed: int, max_windows: int = 8000) -> torch.Tensor:
+    """(2, Z) the smallest and largest value of each number of z over (a seeded sample of) the training windows'
+    codes: the range a uniform quantizer of z spans, fitted on training codes only."""
+    pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:max_windows])
+    z = encode_all(model, Windows(train.ids[pick], train.mask[pick], train.score[pick]), vocab)
+    return torch.stack([z.amin(0), z.amax(0)])
+
+
+def quantized_reconstructor(model: Autoencoder, span: torch.Tensor, bits: int = BITS,
+                            device: torch.device = torch.device("cpu")) -> Reconstructor:
+    """The model decoding from z rounded to `bits` bits per number: each number mapped to the nearest of 2^bits
+    evenly spaced levels over its training range `span` (2, Z) (values outside it clipped to its ends)."""
+    model.eval().to(device)
+    lo, hi = span.to(device)
+    step = (hi - lo).clamp(min=1e-12) / (2**bits - 1)
+
+    def reconstruct(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        z = model.encode(x.to(device), mask.to(device))
+        levels = ((z - lo) / step).round().clamp(0, 2**bits - 1)
+        return model.decode(lo + levels * step, x.shape[1]).to(x.device)
+
+    return reconstruct
 
 
 def mean_vector_reconstructor(train: Windows, vocab: Vocab) -> Reconstructor:

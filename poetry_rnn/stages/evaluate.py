@@ -13,10 +13,11 @@ from poetry_rnn.inputs.chunking import load_chunks, load_vocabulary
 from poetry_rnn.scoring.comparison import headline
 from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.errors import entry_point
-from poetry_rnn.scoring.names import SCORES, TEST_SCORES
+from poetry_rnn.scoring.names import BITS, SCORES, TEST_SCORES
 from poetry_rnn.scoring.scores import (
-    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, encode_all, mean_vector_reconstructor, model_reconstructor,
-    pca_reconstructor, sample_reconstructions, score_tokens, scored_tokens, summarize,
+    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, code_range, encode_all, mean_vector_reconstructor,
+    model_reconstructor, pca_reconstructor, quantized_reconstructor, sample_reconstructions, score_tokens,
+    scored_tokens, summarize,
 )
 from poetry_rnn.inputs.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
@@ -51,14 +52,23 @@ def main() -> None:
         reconstructors = {name: model_reconstructor(m, device) for name, m in models.items()}
         references = {"mean_vector": mean_vector_reconstructor(train, vocab), "pca": pca}
 
+        # Each model also decoding from z rounded to BITS bits per number, over ranges fitted on training codes
+        quantized = {f"{name}_{BITS}bit": quantized_reconstructor(m, code_range(m, train, vocab, p.seed), device=device)
+                     for name, m in models.items()}
+
         tokens = scored_tokens(test_c, candidates, glove.words)
         scores = {name: score_tokens(r, test, vocab, candidates, device=device)
-                  for name, r in (reconstructors | references).items()}
+                  for name, r in (reconstructors | references | quantized).items()}
         results = {name: summarize(s, tokens) for name, s in scores.items()}
         pairs = architecture_pairs() + [(m, r) for m in models for r in references]
-        ci, differences = bootstrap(scores, tokens, pairs, seed=p.seed)
+        ci, differences = bootstrap(scores, tokens, pairs + [(f"{m}_{BITS}bit", m) for m in models], seed=p.seed)
         for name in results:
             results[name]["ci"] = ci[name]
+        for name in models:  # the rounded code's content-word accuracy beside the model's, and what rounding costs
+            q, key = f"{name}_{BITS}bit", "content_word_accuracy"
+            results[name]["quantized"] = {"bits": BITS, key: results[q][key], "ci": results[q]["ci"][key],
+                                          "difference": differences.pop(f"{q}_vs_{name}")[key]}
+            del results[q]
         val_tokens = scored_tokens(val_c, candidates, glove.words)
         for name, r in reconstructors.items():
             val_scores = summarize(score_tokens(r, val, vocab, candidates, device=device), val_tokens)
