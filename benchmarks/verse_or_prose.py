@@ -1,7 +1,7 @@
 """Verse or prose: the Gutenberg reader's paragraph test against fixed thresholds and a small learned model, on
 paragraphs of the shared books labelled by hand (benchmarks/verse_labels.txt).
 
-    python -m benchmarks.verse_or_prose /work/shared/data/poems/pg12242-dickinson-three-series.txt \
+    python benchmarks/verse_or_prose.py /work/shared/data/poems/pg12242-dickinson-three-series.txt \
         /work/shared/data/poems/gutenberg/
 
 Every paragraph of two lines or more in a labelled book (but editorial notes in brackets, which the reader drops
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.books import books
+from books import books  # this script's folder is first on sys.path
 from poetry_rnn.inputs import layout
 from poetry_rnn.inputs.corpus import decode
 from poetry_rnn.inputs.gutenberg import END, START
@@ -123,13 +123,14 @@ def features(lines: list[str], measured: layout.Layout) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--labels", type=Path, default=LABELS, help="the hand labels (benchmarks/verse_labels.txt)")
     parser.add_argument("--show", choices=["fixed", "measured", "learned"], help="list the paragraphs it misjudges")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    labelled = labels()
+    labelled = labels(args.labels)
     data = []  # (paragraph, layout)
     for path in books(args.paths):
         if path.name in labelled:

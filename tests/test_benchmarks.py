@@ -41,6 +41,30 @@ def served_inputs(tmp_path: Path) -> Path:
     return tmp_path / "inputs"
 
 
+# Two small Gutenberg books, each of verse with one paragraph of prose, and their hand labels (the prose
+# paragraph's first line, as benchmarks/verse_labels.txt numbers lines), for books.py and verse_or_prose.py.
+VERSE = ("Because I could not stop for Death,\nHe kindly stopped for me;\nThe carriage held but just ourselves\n"
+         "And Immortality.\n\nWe slowly drove, he knew no haste,\nAnd I had put away\nMy labor, and my leisure too,\n"
+         "For his civility.")
+PROSE = ("These poems were found among the papers of the author after her death, and are printed here as she left\n"
+         "them, with no change but in the spelling of a few words, which the editors have thought it right to make\n"
+         "plain to the reader of today, who will find the rest of the text as it was written in her own hand.")
+
+
+def gutenberg_books(tmp: Path) -> Path:
+    from test_gutenberg import book
+
+    folder = tmp / "books"
+    folder.mkdir()
+    labels = []
+    for name in ("pg1-first.txt", "pg2-second.txt"):
+        text = book(f"POEMS\n\n\n{PROSE}\n\n\nI.\n\n{VERSE}\n\n\nII.\n\n{VERSE}\n")
+        (folder / name).write_text(text)
+        labels.append(f"{name} prose {text.split(chr(10)).index(PROSE.split(chr(10))[0]) + 1}")
+    (tmp / "labels.txt").write_text("\n".join(labels) + "\n")
+    return folder
+
+
 def sets(settings: list[str]) -> list[str]:
     return [a for s in settings for a in ("-S", s)]
 
@@ -58,6 +82,8 @@ RUNS = {
     "nearest.py": lambda tmp: (["--tokens", "3000", "--candidates", "2000", "--dim", "16"], tmp),
     "memory.py": lambda tmp: ([str(served_inputs(tmp) / "poems.zip"), "--glove", str(tmp / "inputs/glove.tiny.zip"),
                                "--member", "glove.tiny.16d.txt", "--fraction", "1", *sets(TINY)], tmp),
+    "books.py": lambda tmp: ([str(gutenberg_books(tmp))], tmp),
+    "verse_or_prose.py": lambda tmp: ([str(gutenberg_books(tmp)), "--labels", str(tmp / "labels.txt")], tmp),
     "queued.py": lambda tmp: (["--poems", str(served_inputs(tmp) / "poems.zip"), "--glove",
                                str(tmp / "inputs/glove.tiny.zip"), "--file", "glove.tiny.16d.txt", *sets(TINY)], tmp),
 }

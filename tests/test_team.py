@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from http_server import serve_directory
+from poetry_rnn import cli
 from project import STAGES, children, make_inputs, make_project, pipeline_runs, run, stages_ran, team_stack
 from test_queue import wait_for_queue
 
@@ -92,7 +93,7 @@ def test_two_members_share_runs_data_and_experiments_through_the_team_services(t
     assert any(k.startswith("dvc/files/md5/") for k in keys)  # the first member's dvc push
     # The registry and the champion alias live in the server too: one architecture carries it, from these runs.
     champions = []
-    for model in ("poetry-rnn-baseline", "poetry-rnn-attention"):
+    for model in cli.MODELS:
         try:
             champions.append(client.get_model_version_by_alias(model, "champion"))
         except MlflowException:
