@@ -64,7 +64,7 @@ class CslsCandidates(Candidates):
 
 # What every candidate starts from, whatever params.yaml says: the defaults the table in docs/params.md was measured
 # against (a 64-number bottleneck, the vector loss alone), on the chunk stage's 50-token windows.
-BASE_MODEL = {"bottleneck": 64, "line": 0}
+BASE_MODEL = {"bottleneck": 64, "line": 0, "context": False}
 BASE_TRAIN = {"loss": {"cosine_weight": 0.9, "word_weight": 0.0, "temperature": 0.1, "neighbours": 0}, "batch_size": 128}
 WORD_T05 = {"loss": {"word_weight": 1.0, "temperature": 0.05}}
 CHUNK_WINDOW = 50

@@ -29,7 +29,8 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
     # The context-free code, the reference a sequence model must beat: the baseline with every token a line of
     # its own, coded and decoded alone from its share of z, so that no token's reconstruction sees its neighbours.
-    Architecture("per_token", lambda m: {"hidden": m.hidden, "heads": 0, "line": 1}, fixed=("line",)),
+    Architecture("per_token", lambda m: {"hidden": m.hidden, "heads": 0, "line": 1, "context": False},
+                 fixed=("line", "context")),
     Architecture("baseline", lambda m: {"hidden": m.baseline_hidden or m.hidden, "heads": 0}, ("baseline_hidden",)),
     Architecture("attention", lambda m: {"hidden": m.hidden, "heads": m.heads}, ("heads",)),
 )}
@@ -46,5 +47,5 @@ def model_config(p: Any, name: str) -> dict:
     """The params -> model config mapping, one place for the stages and the benchmarks: AutoencoderConfig's fields
     that come from params.yaml for architecture `name` (the caller adds input_dim, window and vocab_size)."""
     m = p.model
-    return {"cell": m.cell, "bottleneck": m.bottleneck, "line": m.line, "layers": m.layers, "dropout": m.dropout,
-            "feed_previous": m.feed_previous, **ARCHITECTURES[name].decoder(m)}
+    return {"cell": m.cell, "bottleneck": m.bottleneck, "line": m.line, "context": m.context, "layers": m.layers,
+            "dropout": m.dropout, "feed_previous": m.feed_previous, **ARCHITECTURES[name].decoder(m)}

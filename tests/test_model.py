@@ -74,10 +74,29 @@ def test_a_checkpoint_with_the_unused_start_vector_of_earlier_versions_loads():
                                                             feed_previous=True)).state_dict()
 
 
-def lined(heads=0, window=25, line=10, bottleneck=6) -> Autoencoder:
+def lined(heads=0, window=25, line=10, bottleneck=6, context=False) -> Autoencoder:
     torch.manual_seed(0)
     return Autoencoder(tiny_config(input_dim=12, window=window, hidden=16, bottleneck=bottleneck, heads=heads,
-                                         line=line))
+                                   line=line, context=context))
+
+
+def trained_context(heads=0) -> Autoencoder:
+    """A context model as training leaves it: its zero-initialised readings across the lines no longer zero."""
+    m = lined(heads, context=True).eval()
+    g = torch.Generator().manual_seed(1)
+    for name, p in m.named_parameters():
+        if ".out." in f".{name}" and ("context" in name or "lines_attention" in name):
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return m
+
+
+def moved_positions(m: Autoencoder, line: int) -> list[bool]:
+    """The positions (of 25) whose output moves when only line `line`'s share of z (2 of 6 numbers) moves."""
+    z = torch.randn(2, 6, generator=torch.Generator().manual_seed(2))
+    moved = z.clone()
+    moved[:, 2 * line : 2 * line + 2] += 1.0
+    return ((m.decode(moved) - m.decode(z)).abs().amax(-1).amax(0) > 1e-6).tolist()
 
 
 @pytest.mark.parametrize("heads", [0, 2])
@@ -110,6 +129,35 @@ def test_lines_share_nothing_but_z(heads):
         moved[:, 2 * line : 2 * line + 2] += 1.0
         changed = (m.decode(moved) - y).abs().amax(-1).amax(0) > 1e-6  # (25,) positions whose output moved
         assert changed.tolist() == [line * 10 <= t < line * 10 + 10 for t in range(25)]
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_with_context_one_lines_share_of_z_is_read_by_every_line(heads):
+    """The shared code: moving one line's numbers changes the other lines' outputs too (without context it cannot,
+    test_lines_share_nothing_but_z); a fresh context model starts as lines read alone (zero-initialised readings)."""
+    assert moved_positions(lined(heads, context=True).eval(), 1) == [10 <= t < 20 for t in range(25)]
+    m = trained_context(heads)
+    for line in range(3):
+        assert all(moved_positions(m, line)), line
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_with_context_nothing_but_z_still_reaches_the_decoder(heads):
+    m = trained_context(heads)
+    z = torch.randn(2, 6)
+    hook = m.encoder.register_forward_hook(lambda mod, inp, out: z)
+    mask2 = torch.zeros(2, 25, dtype=torch.bool)
+    mask2[:, :13] = True
+    assert torch.equal(m(torch.randn(2, 25, 12), torch.ones(2, 25, dtype=torch.bool)), m(torch.randn(2, 25, 12), mask2))
+    hook.remove()
+
+
+def test_with_context_each_lines_share_of_z_is_written_from_every_line():
+    """The encoder's side: a line's share of z has a gradient path to the other lines' tokens (none without)."""
+    for m, reaches in ((trained_context(), True), (lined(context=True), False)):
+        x = torch.randn(1, 25, 12, requires_grad=True)
+        (grad,) = torch.autograd.grad(m.encode(x)[0, 2:4].sum(), x)  # the second line's share
+        assert ((grad.abs().sum(-1) > 0)[0]).tolist() == [reaches or 10 <= t < 20 for t in range(25)]
 
 
 def test_every_line_reaches_its_own_share_of_z():

@@ -174,3 +174,12 @@ def test_a_bottleneck_too_small_for_the_lines_of_a_window_is_refused(tmp_path):
         load_params(path)
     assert load_params(write_params(tmp_path, chunk__window=50, chunk__stride=40, model__line=0,
                                     model__bottleneck=8)).model.bottleneck == 8
+
+
+def test_the_context_free_reference_codes_every_token_alone_whatever_the_params_say():
+    from poetry_rnn.architectures import model_config
+
+    p = load_params(ROOT / "params.yaml")
+    assert p.model.context and model_config(p, "baseline")["context"] and model_config(p, "attention")["context"]
+    assert {k: model_config(p, "per_token")[k] for k in ("line", "context", "heads")} == \
+        {"line": 1, "context": False, "heads": 0}

@@ -14,7 +14,7 @@ digest = hashlib.sha256()
 for heads in (0, 4):
     torch.manual_seed(0)
     m = Autoencoder(AutoencoderConfig(input_dim=300, window=50, cell="gru", hidden=128, bottleneck=64, layers=1,
-                                      dropout=0.0, heads=heads, feed_previous=False, line=0))
+                                      dropout=0.0, heads=heads, feed_previous=False, line=0, context=False))
     opt = torch.optim.AdamW(m.parameters(), 1e-3)
     g = torch.Generator().manual_seed(1)
     for _ in range(3):

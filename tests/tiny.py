@@ -4,7 +4,7 @@ the sizes it wants, and these plain choices for the rest unless it says otherwis
 from poetry_rnn.params import LossParams, TrainParams
 from poetry_rnn.training.model import AutoencoderConfig
 
-PLAIN = {"cell": "gru", "layers": 1, "dropout": 0.0, "heads": 0, "feed_previous": True, "line": 0}
+PLAIN = {"cell": "gru", "layers": 1, "dropout": 0.0, "heads": 0, "feed_previous": True, "line": 0, "context": False}
 
 
 def config(**fields) -> AutoencoderConfig:

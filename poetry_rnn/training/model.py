@@ -6,6 +6,12 @@ decoder read and write every line. The RNNs then carry a few tokens, never a who
 at 50 tokens one RNN state brought back 0.08% of content words, and a learned mixing of the lines' codes learned
 slower than lines that keep their own numbers (docs/results.md: "Whole stanzas").
 
+With cfg.context, a line is coded and read back in the light of the window's other lines: on each side a
+bidirectional GRU runs across the lines (the encoder's over the lines' features, the decoder's over their codes)
+and its reading is added through a zero-initialised projection, so training starts from lines coded alone and
+the sharing grows; the attention decoder's lines also attend over every line's code. With lines of one token
+this is a code per token that its neighbours help write and read (docs/results.md: "Poems, not words").
+
 Nothing flows around the bottleneck: the decoder sees only z (B, Z), plus, when
 cfg.feed_previous is set, the vector it emitted at the step before (in training, with
 teacher forcing, the true vector at t-1, never at t). It never sees encoder states or the
@@ -37,6 +43,7 @@ class AutoencoderConfig:
     heads: int  # 0: baseline decoder; > 0: attention decoder with this many heads
     feed_previous: bool  # decoder input at t includes the vector for t-1
     line: int  # tokens per line the RNNs read and write; 0, or not below window: the whole window is one line
+    context: bool  # each line's code written and read with the window's other lines (several lines only)
     memory_slots: int = 8  # attention keys derived from z
     vocab_size: int = 0  # words of the training vocabulary the model carries (its nearest-word candidates)
 
@@ -106,6 +113,43 @@ def make_rnn(cfg: AutoencoderConfig, input_size: int, bidirectional: bool = Fals
     return rnn
 
 
+class LineContext(nn.Module):
+    """What the window's other lines tell each line: a bidirectional GRU across the lines, read out through a
+    zero-initialised projection, so that a model starts as one whose lines read only their own share."""
+
+    def __init__(self, inputs: int, hidden: int, outputs: int, project: int = 0):
+        super().__init__()
+        self.project = nn.Linear(inputs, project) if project else nn.Identity()
+        self.rnn = nn.GRU(project or inputs, hidden, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, outputs)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, S, inputs) line after line -> (B, S, outputs)."""
+        return self.out(self.rnn(self.project(x))[0])
+
+
+class LineAttention(nn.Module):
+    """Each line attends, with multi-head attention, over every line's code and place in the window, read out
+    through a zero-initialised projection."""
+
+    def __init__(self, inputs: int, hidden: int, heads: int, outputs: int, lines: int):
+        super().__init__()
+        self.inp = nn.Linear(inputs, hidden)
+        self.where = nn.Embedding(lines, hidden)
+        self.attn = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.out = nn.Linear(hidden, outputs)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, S, inputs) -> (B, S, outputs), and the weights (B, heads, S, S)."""
+        h = self.inp(x) + self.where.weight[None, : x.shape[1]]  # (B, S, H)
+        read, weights = self.attn(h, h, h, average_attn_weights=False)
+        return self.out(read), weights
+
+
 class Encoder(nn.Module):
     """Reads each line both ways; its last states and the mean of all its states make the line's share of z."""
 
@@ -117,6 +161,9 @@ class Encoder(nn.Module):
         # the last state of a one-way RNN mostly remembers the end of the window.
         self.to_z = nn.Linear(4 * cfg.hidden, cfg.code)
         self.register_buffer("shares", cfg.shares(), persistent=False)
+        # the other lines' features, on a projection of H numbers (the GRU across the lines is the costly part)
+        self.context = (LineContext(4 * cfg.hidden, cfg.hidden // 2, 4 * cfg.hidden, project=cfg.hidden)
+                        if cfg.context and cfg.lines > 1 else None)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, D) centred vectors, (B, T) mask -> (B, Z)."""
@@ -124,8 +171,10 @@ class Encoder(nn.Module):
             return self.to_z(self.read(x, mask))
         S, L = self.cfg.lines, self.cfg.line_length
         x = x * mask[..., None].to(x.dtype)  # an empty line reads zeros, not the padding's vectors
-        codes = self.to_z(self.read(to_lines(x, S, L), to_lines(mask, S, L)))  # (B * S, C)
-        return codes.view(x.shape[0], S, -1)[:, self.shares]  # (B, Z): each line's share, line after line
+        feats = self.read(to_lines(x, S, L), to_lines(mask, S, L)).view(x.shape[0], S, -1)  # (B, S, 4H)
+        if self.context is not None:
+            feats = feats + self.context(feats)
+        return self.to_z(feats)[:, self.shares]  # (B, Z): each line's share, line after line
 
     def read(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(N, T, D) sequences -> (N, 4H): both last states of the top layer and the mean of its states."""
@@ -158,16 +207,20 @@ class Decoder(nn.Module):
         self.rnn = make_rnn(cfg, H)
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(H, cfg.input_dim)
+        # the other lines' codes, read across the window: added to each line's first state and to its inputs
+        self.lines_context = (LineContext(cfg.code, H // 2, (cfg.layers + 1) * H)
+                              if cfg.context and cfg.lines > 1 else None)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         if self.start is None:  # checkpoints from before held the start vector also without feed_previous
             state_dict.pop(prefix + "start", None)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def init_hidden(self, z: torch.Tensor):
-        """(L, B, H) first state from z (a pair for LSTM)."""
+    def init_hidden(self, z: torch.Tensor, lift: torch.Tensor | None = None):
+        """(L, B, H) first state from z (a pair for LSTM), plus what the other lines tell it, (B, L * H)."""
         B, L, H = z.shape[0], self.cfg.layers, self.cfg.hidden
-        h0 = torch.tanh(self.init_state(z)).view(B, L, H).transpose(0, 1).contiguous()
+        pre = self.init_state(z) if lift is None else self.init_state(z) + lift
+        h0 = torch.tanh(pre).view(B, L, H).transpose(0, 1).contiguous()
         return (h0, torch.zeros_like(h0)) if self.cfg.cell == "lstm" else h0
 
     def context(self, z: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -187,20 +240,30 @@ class Decoder(nn.Module):
             return self.unroll(z, T, target, teacher_forcing, generator)
         codes = z.new_zeros(z.shape[0], S, self.cfg.code)
         codes[:, self.shares] = z
+        lift = self.lift(codes)  # (B, S, (layers + 1) H) or None
         codes = codes.view(z.shape[0] * S, self.cfg.code)  # (B * S, C), a smaller share padded with zeros
         lines_target = None if target is None else to_lines(target, S, L)  # (B * S, L, D)
-        y, weights = self.unroll(codes, L, lines_target, teacher_forcing, generator)  # (B * S, L, D)
+        lift = None if lift is None else lift.reshape(z.shape[0] * S, -1)
+        y, weights = self.unroll(codes, L, lines_target, teacher_forcing, generator, lift)  # (B * S, L, D)
         if weights is not None:  # (B * S, heads, L, slots) -> (B, heads, T, slots)
             weights = from_lines(weights.transpose(1, 2), S, T).transpose(1, 2)
         return from_lines(y, S, T), weights
 
+    def lift(self, codes: torch.Tensor) -> torch.Tensor | None:
+        """What the window's other lines tell each line, from the lines' codes (B, S, C): (B, S, (layers + 1) H),
+        the first H numbers added to every input of the line, the rest to its first state; None without context."""
+        return None if self.lines_context is None else self.lines_context(codes)
+
     def unroll(
         self, z: torch.Tensor, T: int, target: torch.Tensor | None, teacher_forcing: float,
-        generator: torch.Generator | None,
+        generator: torch.Generator | None, lift: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Decode T positions of each sequence from its code z (N, C): (N, T, D) and attention weights or None."""
+        """Decode T positions of each sequence from its code z (N, C), and `lift` (N, (layers + 1) H), what the
+        other lines tell it: (N, T, D) and attention weights or None."""
         ctx, weights = self.context(z, T)  # (B, T, H)
-        h = self.init_hidden(z)
+        if lift is not None:
+            ctx = ctx + lift[:, None, : self.cfg.hidden]
+        h = self.init_hidden(z, None if lift is None else lift[:, self.cfg.hidden :])
         if self.prev_input is None or (target is not None and teacher_forcing >= 1.0):
             if self.prev_input is not None:  # full teacher forcing: one fused RNN call over the window
                 prev = torch.cat([self.start.expand(z.shape[0], 1, -1), target[:, : T - 1]], 1)  # (B, T, D)
@@ -226,6 +289,13 @@ class AttentionDecoder(Decoder):
         # z (or a line's code) -> S slots; each position's code queries them, so each step reads its own mix of z.
         self.to_memory = nn.Linear(cfg.code, cfg.memory_slots * cfg.hidden)
         self.attn = nn.MultiheadAttention(cfg.hidden, cfg.heads, dropout=cfg.dropout, batch_first=True)
+        self.lines_attention = (LineAttention(cfg.code, cfg.hidden, cfg.heads, (cfg.layers + 1) * cfg.hidden,
+                                              cfg.lines) if self.lines_context is not None else None)
+
+    def lift(self, codes: torch.Tensor) -> torch.Tensor | None:
+        """The baseline's reading across the lines plus each line's attention over every line's code."""
+        lift = super().lift(codes)
+        return lift if self.lines_attention is None else lift + self.lines_attention(codes)[0]
 
     def context(self, z: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Baseline context plus attention of position queries over the slots: (B, T, H), (B, heads, T, S)."""
