@@ -150,6 +150,11 @@ class TrainParams(_Section):
         return self
 
 
+class TrackingParams(_Section):
+    # What the runs log beside their figures, not what any stage computes: no stage_params, so no dvc.yaml params
+    system_metrics: bool  # each training run's CPU, memory, disk, network (and GPU) use over time: MLflow's own
+
+
 class Params(_Section):
     seed: int
     glove: GloveParams
@@ -157,6 +162,7 @@ class Params(_Section):
     chunk: ChunkParams
     model: ModelParams
     train: TrainParams
+    tracking: TrackingParams
 
     @model_validator(mode="after")
     def _check(self) -> Params:

@@ -142,19 +142,20 @@ def adopt(client, run_id: str, parent_id: str) -> None:
 
 
 @contextlib.contextmanager
-def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[object]:
+def stage_run(stage: str, params: dict, run_id: str | None = None, system_metrics: bool = False) -> Iterator[object]:
     """One MLflow run for one stage execution, tagged and with the stage's params logged, as a child of
-    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead.
+    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead;
+    `system_metrics`: MLflow samples the machine's CPU, memory (and GPU) use into the run while it is open.
     A failure of the tracking store, here or in the stage, is reported as one clear error (tracking_failure)."""
     try:
-        with _stage_run(stage, params, run_id) as run:
+        with _stage_run(stage, params, run_id, system_metrics) as run:
             yield run
     except tracking_errors() as err:
         raise tracking_failure(err) from None
 
 
 @contextlib.contextmanager
-def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]:
+def _stage_run(stage: str, params: dict, run_id: str | None, system_metrics: bool) -> Iterator[object]:
     import mlflow
 
     exp_id = setup()
@@ -166,7 +167,7 @@ def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]
         if run_id is not None:
             if parent_id:
                 adopt(client, run_id, parent_id)
-            run = mlflow.start_run(run_id=run_id)
+            run = mlflow.start_run(run_id=run_id, log_system_metrics=system_metrics)  # resumed at the next step
         else:
             pipeline = pipeline_name()
             tags = {
@@ -177,7 +178,7 @@ def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]
                 "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
             }
             run = mlflow.start_run(experiment_id=exp_id, run_name=f"{pipeline}/{stage}", tags=tags,
-                                   parent_run_id=parent_id)
+                                   parent_run_id=parent_id, log_system_metrics=system_metrics)
         try:
             if params and run_id is None:
                 mlflow.log_params(params)
