@@ -254,5 +254,6 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
         **training_stages,
         # seed: PCA's fit, the bootstrap and the samples; model and train: checked against each checkpoint
         "evaluate": lambda: flatten({"seed": p.seed, "model": p.model.model_dump(), "train": p.train.model_dump()}),
-        "compare": lambda: {"models": ",".join(ARCHITECTURES)},
+        # train.seed: which run of its seed group the stage reports on
+        "compare": lambda: {"models": ",".join(ARCHITECTURES), "train.seed": p.train.seed},
     }[stage]()
