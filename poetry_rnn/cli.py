@@ -204,10 +204,8 @@ def seeds(only: str | None, min_seeds: int, markdown: bool) -> None:
                 continue
             out.print(heading, style="bold")
             out.print(seed_note(figures))
-            for table in shown:
+            for table in shown:  # the verdicts in words too in the markdown, the group's run and the compare report
                 out.print(text_table(table))
-            for line in seed_lines(figures):
-                out.print(f"- {line}")
             out.print(f"MLflow: the group's run {run_id} (tag seed_group = {group}, on each of its runs too)\n")
     except store.tracking_errors() as err:
         raise store.tracking_failure(err, "reading the seed groups from", store.RERUN_COMMAND) from None
