@@ -245,3 +245,16 @@ def test_seeds_prints_each_group_and_writes_its_run_once(project):
     assert summary.data.params["model.heads"] == "2" and "train.seed" not in summary.data.params
     tagged = client.search_runs([exp_id], f"tags.seed_group = '{group}' and tags.kind = 'pipeline'")
     assert sorted(r.info.run_name for r in tagged) == ["h2s1", "h2s2"]
+
+    # a summary longer than a tag may hold: the description ends with where the rest is, the artifact holds it all
+    from poetry_rnn.services import seed_groups
+    from poetry_rnn.scoring.seeds import summary as seed_summary
+
+    found = seed_groups.groups(seed_groups.pipelines(client, exp_id))
+    members = [p for p in found[group] if p.seed != 3]
+    long = "| row |\n" * 2000
+    seed_groups.publish(client, exp_id, group, members, seed_summary({p.seed: tables[p.seed] for p in members}, 42), long)
+    note = client.get_run(summary.info.run_id).data.tags["mlflow.note.content"]
+    assert note.endswith("… the whole summary: the artifact seed_group.md") and len(note) <= 8000
+    assert client.download_artifacts(summary.info.run_id, "seed_group.md", str(project)) and \
+        (project / "seed_group.md").read_text() == long

@@ -44,11 +44,13 @@ def search_all(client, exp_id: str, where: str) -> list:
             return found
 
 
-def pipelines(client, exp_id: str) -> list[Pipeline]:
-    """Every pipeline run of the experiment that holds train.seed, with its seed group (computed from its params and
-    commit, so runs from before the tag belong too) and the run its evaluation came from."""
+def pipelines(client, exp_id: str, tagged: str | None = None) -> list[Pipeline]:
+    """Every pipeline run of the experiment that holds train.seed (with `tagged`, only those tagged that seed group),
+    with its seed group (computed from its params and commit, so runs from before the tag belong too) and the run
+    its evaluation came from."""
     out = []
-    for run in search_all(client, exp_id, "tags.kind = 'pipeline'"):
+    where = "tags.kind = 'pipeline'" + (f" and tags.{GROUP_TAG} = '{tagged}'" if tagged else "")
+    for run in search_all(client, exp_id, where):
         params, tags = run.data.params, run.data.tags
         if SEED not in params:
             continue
@@ -118,7 +120,8 @@ def with_other_seeds(own: pd.DataFrame, seed: int) -> dict[int, pd.DataFrame]:
 
     client, exp_id = mlflow.MlflowClient(), mlflow.active_run().info.experiment_id
     group = seed_group(pipeline_params(), git_commit())
-    others = [p for p in pipelines(client, exp_id) if p.group == group and p.seed != seed]
+    # by the tag: a run from before it has no per-poem table either, and a team's store holds many pipelines
+    others = [p for p in pipelines(client, exp_id, group) if p.group == group and p.seed != seed]
     return {**tables(client, latest_per_seed(others))[0], seed: own}
 
 
@@ -130,6 +133,7 @@ def publish(client, exp_id: str, group: str, members: list[Pipeline], summary: d
     the group run's id."""
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
+    from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
 
     from poetry_rnn.services.metrics import percent
 
@@ -151,8 +155,10 @@ def publish(client, exp_id: str, group: str, members: list[Pipeline], summary: d
                for name, by_key in {**summary["models"], **summary["differences"]}.items()}
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, 0) for k, v in percent(figures).items()] + [Metric("seeds", len(members), now, 0)]
+    note = markdown if len(markdown) <= MAX_TAG_VAL_LENGTH else (  # a tag's limit: more architectures, more pairs
+        markdown[:MAX_TAG_VAL_LENGTH - 100].rsplit("\n", 1)[0] + "\n\n… the whole summary: the artifact seed_group.md")
     tags = {"seeds": ", ".join(str(p.seed) for p in members), "pipelines": ", ".join(p.run_id for p in members),
-            MLFLOW_RUN_NOTE: markdown,
+            MLFLOW_RUN_NOTE: note,
             **{f"verdict.{pair}.{key}": d["verdict"] for pair, by_key in summary["differences"].items()
                for key, d in by_key.items()}}
     client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
