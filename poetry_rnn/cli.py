@@ -1,5 +1,5 @@
-"""`poetry-rnn`: the MLflow UI over the project's store, recent runs as a table, and reconstruct a text
-with a registered model."""
+"""`poetry-rnn`: the MLflow UI over the project's store, recent runs as a table, seed groups with their spread,
+and reconstruct a text with a registered model."""
 
 from __future__ import annotations
 
@@ -95,9 +95,10 @@ def run_row(run) -> list[str]:
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     started = datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
     stage = tags.get("stage", "")
-    if tags.get("kind") == "pipeline":
+    if tags.get("kind") in ("pipeline", "seed_group"):  # a group's run holds its means under the pipelines' names
         model, metrics = pipeline_scores(run)
-        stage = f"pipeline ({model})" if model else "pipeline"
+        kind = tags["kind"].replace("_", " ")
+        stage = f"{kind} ({model})" if model else kind
     name = run.info.run_name or ""
     short = name.removesuffix(f"/{stage}") if stage and name != stage else name  # the stage has its column
     return [short, stage, run.info.status, started,
@@ -114,9 +115,7 @@ def runs(limit: int, stage: str | None) -> None:
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=require_store())
-    exp = client.get_experiment_by_name(store.EXPERIMENT)
-    if exp is None:
-        raise PoetryRnnError(f"the store holds no experiment {store.EXPERIMENT!r}: run the pipeline first (`dvc repro`)")
+    exp = experiment(client)
     where = f"tags.stage = '{stage}'" if stage else ""
     found = client.search_runs([exp.experiment_id], where, order_by=["start_time DESC"], max_results=limit)
     rows = [run_row(run) for run in found]
@@ -132,6 +131,84 @@ def runs(limit: int, stage: str | None) -> None:
     for row in rows:
         table.add_row(*row)
     console().print(table)
+
+
+def experiment(client):
+    """The project's experiment in the store, refusing a store without it."""
+    exp = client.get_experiment_by_name(store.EXPERIMENT)
+    if exp is None:
+        raise PoetryRnnError(f"the store holds no experiment {store.EXPERIMENT!r}: run the pipeline first (`dvc repro`)")
+    return exp
+
+
+def text_table(frame, title: str | None = None) -> Table:
+    """A table of text (a DataFrame of strings) for the console: headers wrap, cells fold, never cut."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False, pad_edge=False)
+    for i, column in enumerate(frame.columns):
+        table.add_column(str(column), justify="left" if i == 0 else "right", overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*map(str, row))
+    return table
+
+
+@main.command()
+@click.option("--group", "only", default=None, help="only this seed group (its id: the runs' tag seed_group)")
+@click.option("--min-seeds", default=2, show_default=True, type=click.IntRange(min=2),
+              help="groups of at least this many evaluated seeds")
+@click.option("--markdown", is_flag=True, help="the tables as markdown, to paste into a page (docs/results.md)")
+@entry_point
+def seeds(only: str | None, min_seeds: int, markdown: bool) -> None:
+    """The pipelines that differ only in train.seed, as seed groups: per model the mean over seeds with a 95% interval
+    over seeds and test poems and the spread between seeds; per pair of architectures the difference with its
+    interval and verdict. Each group's figures go to MLflow too: the tag seed_group on its runs, and a run of its
+    own (tag kind = seed_group) with the summary."""
+    import mlflow
+
+    from poetry_rnn.scoring.comparison import seed_lines, seed_note, seed_tables
+    from poetry_rnn.scoring.seeds import summary
+    from poetry_rnn.services import seed_groups
+
+    client = mlflow.MlflowClient(tracking_uri=require_store())
+    exp_id = experiment(client).experiment_id
+    try:
+        found = seed_groups.groups(seed_groups.pipelines(client, exp_id), min_seeds)
+        if only is not None:
+            found = {g: members for g, members in found.items() if g == only}
+        if not found:
+            raise PoetryRnnError(
+                (f"no seed group {only} of {min_seeds} or more evaluated seeds in the store: `poetry-rnn seeds` lists "
+                 "them" if only else f"no {min_seeds} evaluated pipelines in the store differ only in train.seed") +
+                ": train seeds of the same settings with `dvc exp run --queue -S 'train.seed=range(1,6)'`, then "
+                "`dvc queue start`")
+        apart = seed_groups.apart(found)
+        out = console()
+        for group, members in found.items():
+            tables, missing = seed_groups.tables(client, members)
+            if missing:
+                click.echo(f"seed group {group}: train.seed {', '.join(str(p.seed) for p in missing)} left out: its "
+                           "evaluation has no per-poem scores (poem_scores.csv, from an older version); rerun it "
+                           f"(`dvc exp run -S train.seed=N`) to count it", err=True)
+            members = [p for p in members if p.seed in tables]
+            if len(members) < min_seeds:
+                continue
+            figures = summary(tables, int(members[0].params["seed"]))
+            heading = (f"seed group {group}: {len(members)} seeds, commit {members[0].commit[:7]}, pipelines "
+                       f"{', '.join(p.name for p in members)}" +
+                       (f"; set apart by {', '.join(f'{k}={v}' for k, v in apart[group].items())}" if apart[group] else ""))
+            shown = seed_tables(figures)
+            text = "\n\n".join([f"### {heading}", seed_note(figures), *(t.to_markdown(index=False) for t in shown),
+                                 "\n".join(f"- {line}" for line in seed_lines(figures))])
+            run_id = seed_groups.publish(client, exp_id, group, members, figures, text)
+            if markdown:
+                click.echo(text + "\n")
+                continue
+            out.print(heading, style="bold")
+            out.print(seed_note(figures))
+            for table in shown:  # the verdicts in words too in the markdown, the group's run and the compare report
+                out.print(text_table(table))
+            out.print(f"MLflow: the group's run {run_id} (tag seed_group = {group}, on each of its runs too)\n")
+    except store.tracking_errors() as err:
+        raise store.tracking_failure(err, "reading the seed groups from", store.RERUN_COMMAND) from None
 
 
 def champion_model(client, alias: str) -> str:

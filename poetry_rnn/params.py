@@ -151,6 +151,11 @@ class TrainParams(_Section):
         return self
 
 
+class TrackingParams(_Section):
+    # What the runs log beside their figures, not what any stage computes: no stage_params, so no dvc.yaml params
+    system_metrics: bool  # each training run's CPU, memory, disk, network (and GPU) use over time: MLflow's own
+
+
 class Params(_Section):
     seed: int
     glove: GloveParams
@@ -158,6 +163,7 @@ class Params(_Section):
     chunk: ChunkParams
     model: ModelParams
     train: TrainParams
+    tracking: TrackingParams
 
     @model_validator(mode="after")
     def _check(self) -> Params:
@@ -249,5 +255,6 @@ def stage_params(stage: str, p: Params) -> dict[str, object]:
         **training_stages,
         # seed: PCA's fit, the bootstrap and the samples; model and train: checked against each checkpoint
         "evaluate": lambda: flatten({"seed": p.seed, "model": p.model.model_dump(), "train": p.train.model_dump()}),
-        "compare": lambda: {"models": ",".join(ARCHITECTURES)},
+        # train.seed: which run of its seed group the stage reports on
+        "compare": lambda: {"models": ",".join(ARCHITECTURES), "train.seed": p.train.seed},
     }[stage]()

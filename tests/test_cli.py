@@ -203,3 +203,58 @@ def test_ui_with_a_team_server_prints_its_runs_page_and_starts_nothing(project, 
 def test_reconstruct_with_no_known_word_says_so(project):
     result = CliRunner().invoke(cli.main, ["reconstruct", "zyzzyva"])
     assert result.exit_code == 2 and "no word of the text is in the GloVe vocabulary" in result.stderr
+
+
+def test_seeds_without_a_seed_group_says_how_to_train_one(project):
+    store.setup()
+    result = CliRunner().invoke(cli.main, ["seeds"])
+    assert result.exit_code == 2
+    assert ("error: no 2 evaluated pipelines in the store differ only in train.seed: train seeds of the same settings "
+            "with `dvc exp run --queue -S 'train.seed=range(1,6)'`, then `dvc queue start`") in result.stderr
+
+
+def test_seeds_prints_each_group_and_writes_its_run_once(project):
+    """Pipeline runs as the stages leave them (params, the evaluate run's per-poem table, the parent's stage tag) but
+    without the seed_group tag, as runs logged before it: the command groups them, says which seed it leaves out,
+    and finds its group's run again on a second call."""
+    from mlflow.entities import Param
+
+    from test_seeds import poem_tables
+
+    exp_id = store.setup()
+    client = mlflow.MlflowClient()
+    tables = poem_tables([1, 2, 3])
+    for seed, heads in ((1, 2), (2, 2), (3, 2), (1, 8)):  # seed 3 without a table; heads 8 a group of one
+        parent = client.create_run(exp_id, run_name=f"h{heads}s{seed}", tags={"kind": "pipeline", "git_commit": "c" * 40})
+        client.log_batch(parent.info.run_id, params=[Param("seed", "42"), Param("train.seed", str(seed)),
+                                                     Param("model.heads", str(heads))])
+        evaluate = client.create_run(exp_id, tags={"stage": "evaluate", "mlflow.parentRunId": parent.info.run_id})
+        if seed != 3:
+            tables[seed].to_csv(project / "poem_scores.csv", index=False)
+            client.log_artifact(evaluate.info.run_id, str(project / "poem_scores.csv"))
+        client.set_tag(parent.info.run_id, "stage.evaluate", f"ran: {evaluate.info.run_id}")
+    group = runs.seed_group({"seed": "42", "model.heads": "2"}, "c" * 40)
+    for _ in range(2):
+        result = CliRunner().invoke(cli.main, ["seeds"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert f"seed group {group}: 2 seeds, commit ccccccc, pipelines h2s1, h2s2\n" in result.stdout
+        assert "train.seed 3 left out: its evaluation has no per-poem scores" in result.stderr
+        assert "attention − baseline" in result.stdout and "h8s1" not in result.stdout
+    [summary] = client.search_runs([exp_id], "tags.kind = 'seed_group'")
+    assert summary.data.tags["seed_group"] == group and summary.data.tags["seeds"] == "1, 2"
+    assert summary.data.params["model.heads"] == "2" and "train.seed" not in summary.data.params
+    tagged = client.search_runs([exp_id], f"tags.seed_group = '{group}' and tags.kind = 'pipeline'")
+    assert sorted(r.info.run_name for r in tagged) == ["h2s1", "h2s2"]
+
+    # a summary longer than a tag may hold: the description ends with where the rest is, the artifact holds it all
+    from poetry_rnn.services import seed_groups
+    from poetry_rnn.scoring.seeds import summary as seed_summary
+
+    found = seed_groups.groups(seed_groups.pipelines(client, exp_id))
+    members = [p for p in found[group] if p.seed != 3]
+    long = "| row |\n" * 2000
+    seed_groups.publish(client, exp_id, group, members, seed_summary({p.seed: tables[p.seed] for p in members}, 42), long)
+    note = client.get_run(summary.info.run_id).data.tags["mlflow.note.content"]
+    assert note.endswith("… the whole summary: the artifact seed_group.md") and len(note) <= 8000
+    assert client.download_artifacts(summary.info.run_id, "seed_group.md", str(project)) and \
+        (project / "seed_group.md").read_text() == long

@@ -6,7 +6,7 @@ import pytest
 
 from poetry_rnn.scoring.names import SCORES
 from poetry_rnn.scoring.comparison import (
-    champion, comparison_table, judge, render_markdown, shown_table, verdict, verdict_lines,
+    across_seeds, champion, comparison_table, judge, render_markdown, shown_table, verdict, verdict_lines,
 )
 
 
@@ -69,6 +69,8 @@ def test_table_shows_each_score_with_its_interval_and_the_parameter_counts():
                                         "test cosine [95% CI]"]
     assert shown.loc[1, "content-word accuracy [95% CI]"] == "3.00% [2.00%, 4.00%]"
     assert shown.loc[0, "test cosine [95% CI]"] == "0.6600 [0.6500, 0.6700]" and shown.loc[3, "parameters"] == ""
-    md = render_markdown(table, evaluation(), [{"window": 3, "columns": {"original": ["the", "sea"], "baseline": [",", "sea"]}}])
+    md = render_markdown(table, evaluation(), [{"window": 3, "columns": {"original": ["the", "sea"], "baseline": [",", "sea"]}}],
+                         across_seeds(None, 7))
     assert re.search(r"\|\s*1250\s*\|", md) and "paired bootstrap over the 40 test poems" in md
+    assert "## Across training seeds\n\nEvery verdict above rests on one training run per model (train.seed 7)" in md
     assert "| 2 | `sea` | `sea` |" in md

@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 import requests
 
@@ -23,6 +25,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_path, monkeypatch):
+    # MLflow samples the system metrics every second (every 10 by default), so each tiny training run holds some
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1")
     make_inputs(tmp_path / "served")
     with serve_directory(tmp_path / "served") as url:
         project = make_project(tmp_path / "project", url)
@@ -83,10 +87,12 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
         assert r.data.params and r.data.metrics, stage
         assert r.data.tags["params_hash"] and re.fullmatch(r"[0-9a-f]{40}", r.data.tags["git_commit"]), stage
         assert client.list_artifacts(r.info.run_id), stage
-    train_keys = {k for k in by_stage["train_baseline"].data.metrics}
-    assert train_keys == set(by_stage["train_attention"].data.metrics)  # compared column for column
+    train_keys = {k for k in by_stage["train_baseline"].data.metrics if not k.startswith("system/")}
+    assert train_keys == {k for k in by_stage["train_attention"].data.metrics if not k.startswith("system/")}  # column for column
     assert {"val_cosine", "val_content_word_accuracy_pct", "train_loss", "best_val_cosine"} <= train_keys
     check_runs_tell_the_story(project, client, repro, by_stage, metrics)
+    for model in ARCHITECTURES:
+        check_machine_use(client, by_stage[f"train_{model}"].info.run_id)
     assert "model.heads" not in by_stage["train_baseline"].data.params
     assert by_stage["train_attention"].data.params["model.heads"] == "2"
     assert len(client.get_metric_history(by_stage["train_baseline"].info.run_id, "val_cosine")) == 3
@@ -107,13 +113,18 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
     assert stages_ran(out) == ["fingerprint_inputs"]
     assert len(mlflow_runs(project)[2]) == len(STAGES) + 1  # no stage ran, so not even a parent run
 
-    # 3. A sweep of model.heads reruns exactly the three downstream stages.
-    out = run(["dvc", "exp", "run", "-S", "model.heads=8", "--name", "heads8"], project)
+    # 3. A sweep of model.heads reruns exactly the three downstream stages; tracking.system_metrics, a switch of what
+    # is logged, reruns nothing more, and the training that runs logs no system metrics.
+    out = run(["dvc", "exp", "run", "-S", "model.heads=8", "-S", "tracking.system_metrics=false", "--name", "heads8"],
+              project)
     assert stages_ran(out) == ["fingerprint_inputs", "train_attention", "evaluate", "compare"]
     _, _, runs = mlflow_runs(project)
     new = [r for r in stage_runs(runs) if r.data.tags.get("dvc_experiment") == "heads8"]
     assert sorted(r.data.tags["stage"] for r in new) == ["compare", "evaluate", "train_attention"]
-    assert next(r for r in new if r.data.tags["stage"] == "train_attention").data.params["model.heads"] == "8"
+    swept_training = next(r for r in new if r.data.tags["stage"] == "train_attention")
+    assert swept_training.data.params["model.heads"] == "8"
+    assert not [k for k in swept_training.data.metrics if k.startswith("system/")]
+    assert "rests on one training run per model (train.seed 42)" in (project / "stages/compare/comparison.md").read_text()
 
     # `dvc exp show --only-changed` in a 120-column terminal: both models' content-word accuracy lead, whole.
     check_exp_show_fits(project, json.loads((project / "metrics/evaluate.json").read_text()))
@@ -188,8 +199,76 @@ def test_dvc_repro_runs_every_stage_tracks_it_in_mlflow_and_sweeps_heads(tmp_pat
         assert set(view["selectedColumns"]) <= shown, row["info"]["run_name"]  # no empty cell
     served = {r["info"]["run_id"]: {m["key"] for m in r["data"].get("metrics", [])} for r in found["runs"]}
     assert set(served) == {*(by_stage[f"train_{m}"].info.run_id for m in ARCHITECTURES), sweep_attention.info.run_id}
-    assert len({frozenset(keys) for keys in served.values()}) == 1  # one set of columns in Compare
+    # what the UI's System metrics tab charts, on the runs that logged them
+    assert all({"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= served[r.info.run_id]
+               for s, r in by_stage.items() if s.startswith("train_"))
+    scores = [frozenset(k for k in keys if not k.startswith("system/")) for keys in served.values()]
+    assert len(set(scores)) == 1  # one set of columns in Compare
+
+    # 6. Another seed of the first settings: with the first run, a seed group (heads8, another param, stays apart).
+    run(["dvc", "exp", "run", "-S", "model.heads=2", "-S", "train.seed=7", "--name", "seed7"], project)
+    check_seed_group(project, {42: metrics["evaluate"], 7: json.loads((project / "stages/evaluate/details.json").read_text())})
     assert {"test_cosine_pct", "nearest_word_accuracy_pct", "val_cosine", "best_val_cosine"} <= next(iter(served.values()))
+
+
+def check_machine_use(client, run_id: str) -> None:
+    """A training run holds MLflow's system metrics over time (CPU and memory, what the UI's System metrics tab
+    charts) and its tokens per second at each epoch."""
+    for key in ("system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"):
+        history = client.get_metric_history(run_id, key)
+        assert history and all(m.value >= 0 for m in history), key
+    speed = sorted(client.get_metric_history(run_id, "train_tokens_per_second"), key=lambda m: m.step)
+    assert [m.step for m in speed] == [1, 2, 3] and all(m.value > 0 for m in speed)
+
+
+def check_seed_group(project, evaluations: dict[int, dict]) -> None:
+    """The first `dvc repro` (train.seed 42) and the experiment seed7 form one seed group, heads8 stays apart; each
+    one's per-poem table adds up to its own evaluation's scores; the compare report shows the spread; `poetry-rnn
+    seeds` prints, and logs on the group's run, the figures that a direct computation gives."""
+    from test_seeds import direct
+    from poetry_rnn.scoring.comparison import judge
+    from poetry_rnn.scoring.names import SCORES
+    from poetry_rnn.scoring.scores import LEVEL
+    from poetry_rnn.services.seed_groups import POEM_SCORES
+
+    client, exp, runs = mlflow_runs(project)
+    parents = {r.data.tags["dvc_experiment"] or "repro": r for r in pipeline_runs(runs)}
+    group = parents["repro"].data.tags["seed_group"]
+    assert parents["seed7"].data.tags["seed_group"] == group != parents["heads8"].data.tags["seed_group"]
+    tables = {}
+    for seed, name in ((42, "repro"), (7, "seed7")):
+        evaluate = parents[name].data.tags["stage.evaluate"].removeprefix("ran: ")
+        tables[seed] = pd.read_csv(client.download_artifacts(evaluate, POEM_SCORES, str(project.parent / f"poems-{seed}")))
+        for model in ARCHITECTURES:  # the per-poem sums are the evaluation's scores
+            rows = tables[seed][tables[seed]["model"] == model]
+            for key in SCORES:
+                share = rows[f"{key}_num"].sum() / rows[f"{key}_den"].sum()
+                assert share == pytest.approx(evaluations[seed][model][key], rel=1e-9, abs=1e-12), (seed, model, key)
+    report = (project / "stages/compare/comparison.md").read_text()
+    assert "Means over 2 training runs per model, train.seed 7, 42, each scored on the same" in report
+
+    printed = run(["poetry-rnn", "seeds", "--markdown"], project)
+    assert f"### seed group {group}: 2 seeds" in printed and "heads8" not in printed
+    expected = direct(tables, seed=42, resamples=1000)  # the group's bootstrap seed: its `seed`, 42
+    [summary_run] = client.search_runs([exp.experiment_id], f"tags.kind = 'seed_group' and tags.seed_group = '{group}'")
+    logged, tail = summary_run.data.metrics, 100 * (1 - LEVEL) / 2
+    assert summary_run.data.tags["seeds"] == "7, 42" and logged["seeds"] == 2
+    for (model, key), (per_seed, stats) in expected.items():
+        lo, hi = np.percentile(stats, [tail, 100 - tail])
+        assert logged[f"{model}.{key}_pct"] == pytest.approx(100 * per_seed.mean())
+        assert logged[f"{model}.{key}_sd_pct"] == pytest.approx(100 * per_seed.std(ddof=1), abs=1e-9)
+        assert (logged[f"{model}.{key}_lo_pct"], logged[f"{model}.{key}_hi_pct"]) == pytest.approx((100 * lo, 100 * hi))
+        if key == "content_word_accuracy":
+            assert f"{100 * per_seed.mean():.2f}% [{100 * lo:.2f}%, {100 * hi:.2f}%]" in printed, model
+    d = expected["attention", "content_word_accuracy"][1] - expected["baseline", "content_word_accuracy"][1]
+    verdict = judge(np.percentile(d, [tail, 100 - tail]).tolist())
+    assert summary_run.data.tags["verdict.attention_vs_baseline.content_word_accuracy"] == verdict
+    members = {parents["repro"].info.run_id, parents["seed7"].info.run_id}
+    for r in mlflow_runs(project)[2]:  # the group's tag on its pipelines and their stage runs, on no other run
+        if r.info.run_id in members or r.data.tags.get("mlflow.parentRunId") in members:
+            assert r.data.tags["seed_group"] == group, r.info.run_name
+        elif r.info.run_id != summary_run.info.run_id:
+            assert r.data.tags.get("seed_group") != group, r.info.run_name
 
 
 def check_runs_tell_the_story(project, client, repro, by_stage: dict, metrics: dict) -> None:

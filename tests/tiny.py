@@ -33,3 +33,11 @@ def train_params(**fields) -> TrainParams:
 def loss_params(**fields) -> LossParams:
     """LossParams of `fields` over the plain loss."""
     return LossParams(**{**PLAIN_TRAIN["loss"], **fields})
+
+
+TIMED = ("train_tokens_per_second",)  # epoch-row keys that measure wall time: two runs of one computation differ in them
+
+
+def untimed(rows: list[dict]) -> list[dict]:
+    """Epoch rows without the keys that measure wall time."""
+    return [{k: v for k, v in row.items() if k not in TIMED} for row in rows]

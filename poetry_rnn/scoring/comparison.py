@@ -1,7 +1,9 @@
 """The architecture comparison: one table of models and references with intervals, verdicts read from the
-intervals of the differences, and the champion picked on validation scores."""
+intervals of the differences, the champion picked on validation scores, and the same across training seeds."""
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
@@ -178,11 +180,91 @@ def bootstrap_note(evaluation: dict) -> str:
             f"{evaluation['vocabulary']} word types of the training split.")
 
 
-def render_markdown(table: pd.DataFrame, evaluation: dict, samples: list[dict]) -> str:
-    """The report: the table with intervals, the verdicts, figures and samples."""
+def _spread(key: str, v) -> str:
+    """A spread (a standard deviation): accuracies in percentage points, cosines to four places."""
+    return "n/a" if v is None else f"{100 * v:.2f} pt" if "accuracy" in key else f"{v:.4f}"
+
+
+def _interval(key: str, d: dict, signed: bool) -> str:
+    """A figure with its interval, as the results pages print a difference: `+4.41 pt [+3.98, +4.86]`."""
+    if not signed:
+        return f"{_value(key, d['mean'])} [{_value(key, d['ci'][0])}, {_value(key, d['ci'][1])}]"
+    ends = (_signed(key, v).removesuffix(" pt") for v in d["ci"])
+    return f"{_signed(key, d['mean'])} [{', '.join(ends)}]"
+
+
+def seed_tables(summary: dict) -> list[pd.DataFrame]:
+    """A seed group's figures (seeds.summary) as text, a column per score: each model's mean over seeds [95% CI];
+    each pair of architectures' difference [95% CI] and its verdict; how far each moves between seeds (standard
+    deviation, and the seeds' range)."""
+    n, scored = len(summary["seeds"]), summary["models"]
+    pairs = [(f"{a} − {b}", summary["differences"][f"{a}_vs_{b}"]) for a, b in model_pairs(scored)]
+    means = pd.DataFrame([{"model": name, **{f"{LABELS[k]}, mean of {n} seeds [95% CI]": _interval(k, s[k], False)
+                                             for k in SCORES}} for name, s in scored.items()])
+    differences = pd.DataFrame([{"difference": name, **{f"{LABELS[k]} [95% CI]": f"{_interval(k, d[k], True)}: "
+                                                        f"{d[k]['verdict']}" for k in SCORES}} for name, d in pairs])
+
+    def moves(k: str, s: dict, signed: bool) -> str:
+        shown = (_signed(k, v).removesuffix(" pt") for v in (s["min"], s["max"])) if signed else \
+            (_value(k, v) for v in (s["min"], s["max"]))
+        return f"{_spread(k, s['sd'])} ({' to '.join(shown)})"
+
+    spread = pd.DataFrame([{"between seeds: sd (range)": name, **{LABELS[k]: moves(k, s[k], signed) for k in SCORES}}
+                           for rows, signed in ((scored.items(), False), (pairs, True)) for name, s in rows])
+    return [means, differences, spread]
+
+
+def seed_note(summary: dict) -> str:
+    """How a seed group's figures were made."""
+    n = len(summary["seeds"])
+    return (f"Means over {n} training runs per model, train.seed {', '.join(map(str, summary['seeds']))}, each scored "
+            f"on the same {summary['poems']} test poems. Intervals: {100 * summary['level']:.0f}% paired bootstrap over "
+            f"seeds and test poems ({summary['resamples']} resamples, seed {summary['bootstrap_seed']}): each resample "
+            "draws the poems with replacement, then the seeds, the same draws for every model, so an interval holds "
+            "both another test split and another initialisation and batch order. Spread: the standard deviation of "
+            f"the seeds' scores and their range. {n} seeds give {math.comb(2 * n - 1, n)} distinct draws of seeds: "
+            "with fewer than five, the seeds' part of an interval is rough.")
+
+
+def seed_lines(summary: dict) -> list[str]:
+    """A seed group's verdicts in words, lead score first: each pair of architectures over seeds and poems."""
+    n, poems, lines = len(summary["seeds"]), summary["poems"], []
+    for key in SCORES:
+        for a, b in model_pairs(summary["models"]):
+            d = summary["differences"][f"{a}_vs_{b}"][key]
+            said = {"beats": f"{a} beats {b}", "is beaten by": f"{a} is beaten by {b}"}.get(d["verdict"], d["verdict"])
+            lines.append(f"{LABELS[key]}: {a} − {b} = {_signed(key, d['mean'])}, 95% CI over {n} seeds and {poems} "
+                         f"test poems [{_signed(key, d['ci'][0])}, {_signed(key, d['ci'][1])}]: {said}; between seeds "
+                         f"sd {_spread(key, d['sd'])} ({_signed(key, d['min'])} to {_signed(key, d['max'])}).")
+    return lines
+
+
+ONE_SEED = ("Every verdict above rests on one training run per model (train.seed {seed}): its intervals say how far a "
+            "score would move with other test poems, not with another initialisation and batch order. Train the same "
+            "settings with other seeds (`dvc exp run --queue -S 'train.seed=range(1,6)'`, then `dvc queue start`) and "
+            "this report shows how far the scores move between them; `poetry-rnn seeds` prints it at any time.")
+
+
+def across_seeds(summary: dict | None, seed: int) -> tuple[str, list[pd.DataFrame], list[str]]:
+    """The report's section on training seeds: a seed group's note, tables and verdicts, or (summary None: this
+    pipeline's settings have run with one seed only) the plain statement that every verdict rests on one seed."""
+    if summary is None:
+        return ONE_SEED.format(seed=seed), [], []
+    return seed_note(summary), seed_tables(summary), seed_lines(summary)
+
+
+def render_markdown(table: pd.DataFrame, evaluation: dict, samples: list[dict],
+                    seeds: tuple[str, list[pd.DataFrame], list[str]]) -> str:
+    """The report: the table with intervals, the verdicts, the same across training seeds (across_seeds), figures
+    and samples."""
     lines = ["# Architecture comparison (test poems, each token once, no teacher forcing)", "",
              shown_table(table).to_markdown(index=False), "", bootstrap_note(evaluation), "", "## Verdicts", ""]
     lines += [f"- {line}" for line in verdict_lines(evaluation)]
+    note, tables, seed_verdicts = seeds
+    lines += ["", "## Across training seeds", "", note, ""]
+    for shown in tables:
+        lines += [shown.to_markdown(index=False), ""]
+    lines += [f"- {line}" for line in seed_verdicts]
     lines += ["", "## Figures", ""]
     for title, png in FIGURES.items():
         lines += [f"### {title}", "", f"![{title}]({png})", ""]

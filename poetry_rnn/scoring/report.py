@@ -1,5 +1,5 @@
-"""The comparison as one standalone HTML page, rendered from the data: table, verdicts, figures (embedded) and
-sample reconstructions."""
+"""The comparison as one standalone HTML page, rendered from the data: table, verdicts, the same across training
+seeds, figures (embedded) and sample reconstructions."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ TEMPLATE = """<!doctype html>
 <p>{{ note }}</p>
 <h2>Verdicts</h2>
 <ul>{% for line in verdict %}<li>{{ line }}</li>{% endfor %}</ul>
+<h2>Across training seeds</h2>
+<p>{{ seed_note }}</p>
+{% for shown in seed_tables %}{{ shown }}
+{% endfor %}{% if seed_verdict %}<ul>{% for line in seed_verdict %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <h2>Figures</h2>
 {% for caption, uri in figures %}<figure><figcaption><h3>{{ caption }}</h3></figcaption>
 <img src="{{ uri }}" alt="{{ caption }}"></figure>
@@ -44,13 +48,18 @@ def data_uri(png: Path) -> str:
 
 
 def render_html(table: pd.DataFrame, note: str, verdict_lines: list[str], figures: dict[str, Path],
-                samples: list[dict]) -> str:
-    """The page: the comparison table (as text), the verdicts, each existing figure embedded, the samples."""
+                samples: list[dict], seeds: tuple[str, list[pd.DataFrame], list[str]]) -> str:
+    """The page: the comparison table (as text), the verdicts, the section on training seeds
+    (comparison.across_seeds), each existing figure embedded, the samples."""
+    seed_note, seed_tables, seed_verdict = seeds
     return Environment(autoescape=True).from_string(TEMPLATE).render(
         title="Architecture comparison (test poems, each token once, no teacher forcing)",
         table=Markup(table.to_html(index=False, border=0)),  # pandas escapes the cells
         note=note,
         verdict=verdict_lines,
+        seed_note=seed_note,
+        seed_tables=[Markup(shown.to_html(index=False, border=0)) for shown in seed_tables],
+        seed_verdict=seed_verdict,
         figures=[(caption, data_uri(png)) for caption, png in figures.items() if Path(png).is_file()],
         samples=samples,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
@@ -33,12 +34,17 @@ class Tokens:
     band: np.ndarray  # (n,) index into RANK_BANDS
 
 
+def poem_ids(chunks: Chunks) -> np.ndarray:
+    """The split's poems (their ids in the corpus), in the order Tokens.poem indexes them."""
+    return np.unique(chunks.poem[chunks.score.any(1)])
+
+
 def scored_tokens(chunks: Chunks, candidates: Candidates, words: list[str]) -> Tokens:
     """The split's tokens, each once, with their poem, content flag and frequency band."""
     rows = chunks.ids[chunks.score].astype(np.int64)
     poem = np.repeat(chunks.poem, chunks.score.sum(1))  # row-major order, like ids[score]
     ranks = candidates.rank(rows)
-    return Tokens(np.unique(poem, return_inverse=True)[1], content_words(rows, ranks, words), rank_band(ranks))
+    return Tokens(np.searchsorted(poem_ids(chunks), poem), content_words(rows, ranks, words), rank_band(ranks))
 
 
 def sample_windows(chunks: Chunks, n: int, seed: int) -> Chunks:
@@ -112,6 +118,17 @@ def _poem_sums(s: TokenScores, tokens: Tokens, poems: int) -> dict[str, tuple[np
     }
 
 
+def poem_table(scores: dict[str, TokenScores], tokens: Tokens, poems: np.ndarray) -> pd.DataFrame:
+    """Per reconstructor and poem (`poems`: their ids, from poem_ids), each score's numerator and denominator
+    (columns <score>_num, <score>_den): what a bootstrap over poems and training seeds (bootstrap_runs) reads back."""
+    frames = []
+    for name, s in scores.items():
+        sums = _poem_sums(s, tokens, len(poems))
+        frames.append(pd.DataFrame({"model": name, "poem": poems, **{f"{key}_{part}": v for key, pair in sums.items()
+                                                                   for part, v in zip(("num", "den"), pair)}}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _number(value: float) -> float | None:
     """A float for JSON, None where a score is undefined (no content token at all)."""
     return None if np.isnan(value) else float(value)
@@ -131,22 +148,39 @@ def bootstrap(scores: dict[str, TokenScores], tokens: Tokens, pairs: list[tuple[
     interval of a difference carries only the uncertainty of which poems happen to be in the split.
     Returns ({name: {score: [lo, hi]}}, {"a_vs_b": {score: {"mean": a - b, "ci": [lo, hi]}}})."""
     poems = int(tokens.poem.max()) + 1
+    sums = {name: {key: (num[None], den[None]) for key, (num, den) in _poem_sums(s, tokens, poems).items()}
+            for name, s in scores.items()}
+    _, ci, differences = bootstrap_runs(sums, pairs, seed, resamples)
+    return ci, differences
+
+
+def bootstrap_runs(sums: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], pairs: list[tuple[str, str]],
+                   seed: int, resamples: int = RESAMPLES) -> tuple[dict, dict, dict]:
+    """The paired bootstrap over poems, and over training runs when there are several (one per train.seed, all on
+    the same test poems): each resample draws the poems with replacement, then the runs, the same draws for every
+    model, so an interval carries both which poems are in the split and which seeds were trained. A score is the
+    mean over runs of each run's score (a ratio of sums over poems). `sums`: {name: {score: (numerators,
+    denominators)}}, each (runs, poems), the runs in the same order for every name. Returns ({name: {score: each
+    run's score (runs,)}}, {name: {score: [lo, hi]}}, {"a_vs_b": {score: {"mean": a - b, "ci": [lo, hi]}}})."""
+    runs, poems = next(iter(next(iter(sums.values())).values()))[0].shape
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(poems, np.full(poems, 1 / poems), size=resamples).astype(np.float64)  # (R, P)
-    point, samples = {}, {}
-    for name, s in scores.items():
-        point[name], samples[name] = {}, {}
-        for key, (num, den) in _poem_sums(s, tokens, poems).items():
-            point[name][key] = num.sum() / den.sum() if den.sum() else np.nan
+    drawn = rng.multinomial(runs, np.full(runs, 1 / runs), size=resamples).astype(np.float64)  # (R, runs)
+    per_run, samples = {}, {}
+    for name, scores in sums.items():
+        per_run[name], samples[name] = {}, {}
+        for key, (num, den) in scores.items():
             with np.errstate(invalid="ignore", divide="ignore"):
-                samples[name][key] = (weights @ num) / (weights @ den)  # (R,)
-    ci = {name: {key: _interval(v) for key, v in samples[name].items()} for name in scores}
+                per_run[name][key] = num.sum(1) / den.sum(1)  # (runs,), nan where a run has no such token
+                ratios = (weights @ num.T) / (weights @ den.T)  # (R, runs): each run on the resampled poems
+            samples[name][key] = (np.where(drawn > 0, ratios, 0.0) * drawn).sum(1) / runs  # undrawn: 0, even if nan
+    ci = {name: {key: _interval(v) for key, v in samples[name].items()} for name in sums}
     differences = {
-        f"{a}_vs_{b}": {key: {"mean": _number(point[a][key] - point[b][key]), "ci": _interval(samples[a][key] - samples[b][key])}
-                        for key in SCORES}
+        f"{a}_vs_{b}": {key: {"mean": _number(np.mean(per_run[a][key] - per_run[b][key])),
+                              "ci": _interval(samples[a][key] - samples[b][key])} for key in SCORES}
         for a, b in pairs
     }
-    return ci, differences
+    return per_run, ci, differences
 
 
 def model_reconstructor(model: Autoencoder, device: torch.device = torch.device("cpu")) -> Reconstructor:

@@ -19,6 +19,8 @@ from poetry_rnn.services.store import not_found, preflight, setup, tracking_erro
 
 STAGES = ("download_glove", "preprocess", "chunk", *(a.stage for a in ARCHITECTURES.values()), "evaluate", "compare")
 SKIPPED = "skipped: unchanged or restored from DVC's run-cache"
+SEED = "train.seed"  # the param the pipelines of a seed group differ in
+GROUP_TAG = "seed_group"
 
 
 def git_commit() -> str:
@@ -33,6 +35,12 @@ def git_commit() -> str:
 def params_hash(params: dict) -> str:
     """A short, stable hash of a stage's params: equal params, equal hash."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def seed_group(params: dict, commit: str) -> str:
+    """The seed group of a pipeline: a hash of its params but train.seed (as MLflow holds them, text) and of its
+    commit, the code; pipelines that differ only in their training seed share it."""
+    return params_hash({**{k: str(v) for k, v in params.items() if k != SEED}, "git_commit": commit})
 
 
 def _runs_dvc(cmdline: list[str]) -> bool:
@@ -92,16 +100,26 @@ def parent_run(client, exp_id: str, key: str) -> str:
     if found:
         client.update_run(found[0].info.run_id, status="RUNNING")
         return found[0].info.run_id
-    name = pipeline_name()
+    name, params, commit = pipeline_name(), pipeline_params(), git_commit()
     tags = {"kind": "pipeline", "pipeline": name, "execution": key, "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
-            "git_commit": git_commit()}
+            "git_commit": commit, GROUP_TAG: seed_group(params, commit)}
     run_id = client.create_run(exp_id, run_name=name, tags=tags).info.run_id
-    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in pipeline_params().items()])
+    client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
     return run_id
 
 
 # How a stage's run ended, as the parent's tag `stage.<name>` says it; a run still RUNNING is the one finishing now.
 ENDED = {"FINISHED": "ran", "RUNNING": "ran", "FAILED": "failed", "KILLED": "killed"}
+
+
+def outputs_run(tags: dict[str, str], stage: str) -> str | None:
+    """The run that made the outputs a pipeline's stage left, read from its parent's tag stage.<name>: the stage's run
+    in that execution, or the earlier run DVC restored them from; None when the stage failed, was stopped, or its
+    outputs' run is not in the store."""
+    status = tags.get(f"stage.{stage}", "")
+    if status.startswith("ran: "):
+        return status.removeprefix("ran: ")
+    return status.rsplit(" ", 1)[1] if status.startswith(SKIPPED) and "outputs from run " in status else None
 
 
 def stage_status(client, exp_id: str, parent_id: str) -> dict[str, str]:
@@ -142,19 +160,20 @@ def adopt(client, run_id: str, parent_id: str) -> None:
 
 
 @contextlib.contextmanager
-def stage_run(stage: str, params: dict, run_id: str | None = None) -> Iterator[object]:
+def stage_run(stage: str, params: dict, run_id: str | None = None, system_metrics: bool = False) -> Iterator[object]:
     """One MLflow run for one stage execution, tagged and with the stage's params logged, as a child of
-    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead.
+    the execution's parent run when DVC runs it; `run_id` continues the run of an interrupted execution instead;
+    `system_metrics`: MLflow samples the machine's CPU, memory (and GPU) use into the run while it is open.
     A failure of the tracking store, here or in the stage, is reported as one clear error (tracking_failure)."""
     try:
-        with _stage_run(stage, params, run_id) as run:
+        with _stage_run(stage, params, run_id, system_metrics) as run:
             yield run
     except tracking_errors() as err:
         raise tracking_failure(err) from None
 
 
 @contextlib.contextmanager
-def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]:
+def _stage_run(stage: str, params: dict, run_id: str | None, system_metrics: bool) -> Iterator[object]:
     import mlflow
 
     exp_id = setup()
@@ -166,18 +185,20 @@ def _stage_run(stage: str, params: dict, run_id: str | None) -> Iterator[object]
         if run_id is not None:
             if parent_id:
                 adopt(client, run_id, parent_id)
-            run = mlflow.start_run(run_id=run_id)
+            run = mlflow.start_run(run_id=run_id, log_system_metrics=system_metrics)  # resumed at the next step
         else:
-            pipeline = pipeline_name()
+            pipeline, commit = pipeline_name(), git_commit()
             tags = {
                 "stage": stage,
                 "pipeline": pipeline,
-                "git_commit": git_commit(),
+                "git_commit": commit,
                 "params_hash": params_hash(params),
                 "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
+                # a pipeline's stage runs carry its seed group too: the UI groups training curves by it
+                **({GROUP_TAG: seed_group(pipeline_params(), commit)} if parent_id else {}),
             }
             run = mlflow.start_run(experiment_id=exp_id, run_name=f"{pipeline}/{stage}", tags=tags,
-                                   parent_run_id=parent_id)
+                                   parent_run_id=parent_id, log_system_metrics=system_metrics)
         try:
             if params and run_id is None:
                 mlflow.log_params(params)

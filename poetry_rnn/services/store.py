@@ -42,8 +42,10 @@ CHECK_TIMEOUT = 5  # seconds for the one request that checks a tracking server b
 
 
 def mlflow_env() -> None:
-    """MLflow's settings for this project, where the user has not set them: no telemetry, quick HTTP failures."""
+    """MLflow's settings for this project, where the user has not set them: no telemetry, quick HTTP failures, no
+    progress bar for each small artifact read back (a seed group's per-poem tables)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
 

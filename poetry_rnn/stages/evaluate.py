@@ -16,8 +16,8 @@ from poetry_rnn.errors import entry_point
 from poetry_rnn.scoring.names import BITS, SCORES, TEST_SCORES
 from poetry_rnn.scoring.scores import (
     RESAMPLES, LEVEL, bootstrap, bottleneck_stats, code_range, encode_all, mean_vector_reconstructor,
-    model_reconstructor, pca_reconstructor, quantized_reconstructor, sample_reconstructions, score_tokens,
-    scored_tokens, summarize,
+    model_reconstructor, pca_reconstructor, poem_ids, poem_table, quantized_reconstructor, sample_reconstructions,
+    score_tokens, scored_tokens, summarize,
 )
 from poetry_rnn.inputs.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
@@ -85,6 +85,8 @@ def main() -> None:
         curves |= {f"reference_{n}": scores[n].cosine_by_position for n in references}
         with atomic_path(out / "cosine_by_position.csv") as tmp:
             pd.DataFrame({"position": range(1, test.ids.shape[1] + 1), **curves}).to_csv(tmp, index=False)
+        with atomic_path(out / "poem_scores.csv") as tmp:  # what a group of training seeds is judged on
+            poem_table({m: scores[m] for m in models}, tokens, poem_ids(test_c)).to_csv(tmp, index=False)
         with atomic_path(figures) as tmp:
             tmp.mkdir()
             plots.cosine_by_position(curves, tmp / "cosine_by_position.png")
@@ -109,8 +111,8 @@ def main() -> None:
                           "level": LEVEL, "seed": p.seed},
             "vocabulary": len(candidates.rows),
         }
-        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", figures], headline=headline(evaluation),
-                     setup=SETUP)
+        finish_stage(STAGE, evaluation, [out / "cosine_by_position.csv", out / "poem_scores.csv", figures],
+                     headline=headline(evaluation), setup=SETUP)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,8 @@ def train_stage(architecture: str, p: Params, device: torch.device) -> None:
     if resume is None and main:
         shutil.rmtree(checkpoints, ignore_errors=True)  # persisted across runs: drop another run's checkpoints
     run_id = resume.get("mlflow_run_id") if resume else None
-    tracked = stage_run(stage, stage_params(stage, p), run_id=run_id) if main else contextlib.nullcontext()
+    tracked = stage_run(stage, stage_params(stage, p), run_id=run_id, system_metrics=p.tracking.system_metrics) \
+        if main else contextlib.nullcontext()
     with tracked as run:
         run_id = run.info.run_id if main else None
         # The epoch's window is a schedule only with a curriculum; without one it is the run's `window` param.

@@ -248,6 +248,7 @@ def train(
                initial=first - 1, total=cfg.epochs)
     for epoch in bar:
         model.train()
+        epoch_start = time.perf_counter()
         ratio, window = teacher_forcing_ratio(cfg, epoch), curriculum_window(cfg, epoch, full)
         # Running sums stay on the device; they are read once, after the epoch, so no batch waits on the host.
         zero = torch.zeros((), dtype=torch.float64, device=device)
@@ -287,6 +288,8 @@ def train(
         row = {
             "epoch": epoch,
             "train_loss": loss_sum.item() / batches,
+            # the epoch's training throughput: real tokens of all processes per second, validation excluded
+            "train_tokens_per_second": tokens.item() / (time.perf_counter() - epoch_start),
             "val_cosine": mean_cosine(model, val_data, vocab, cfg.batch_size * 4, device),
             **(validate(model) if validate else {}),
             "lr": opt.param_groups[0]["lr"],
