@@ -125,7 +125,7 @@ def make_training_project(dest: Path, **train) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["glove"]["dim"] = 16
     params["chunk"].update(window=20, stride=16)
-    params["model"].update(hidden=32, bottleneck=4, heads=2)
+    params["model"].update(hidden=32, bottleneck=4, heads=2, line=5)  # 4 lines of 5 tokens, a number each
     params["train"].update(curriculum=[{"window": 10, "epochs": 1}], **train)
     params["train"]["teacher_forcing"].update(start=1.0, end=0.2)
     (dest / "params.yaml").write_text(yaml.safe_dump(params))

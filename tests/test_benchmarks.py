@@ -72,7 +72,7 @@ def sets(settings: list[str]) -> list[str]:
 # Each script: how a test runs it (a function of tmp_path giving its arguments and working directory), at a size
 # that takes seconds; the documented command line is the same but for the size.
 RUNS = {
-    "throughput.py": lambda tmp: (["--windows", "768", "--batches", "1"], ROOT),
+    "throughput.py": lambda tmp: (["--windows", "128", "--batches", "1"], ROOT),
     "glove.py": lambda tmp: (["--synthetic", "--words", "2000", "--repeat", "1"], tmp),
     "candidates.py": lambda tmp: (["--windows", "32", "--epochs", "2", "--only", "default",
                                    "--out", str(tmp / "candidates.jsonl")], chunked(tmp)),
@@ -117,3 +117,29 @@ def test_benchmark_runs_at_a_tiny_size(name, tmp_path):
                           text=True, timeout=1800)
     assert proc.returncode == 0, f"benchmarks/{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     assert proc.stdout.strip(), f"benchmarks/{name} printed nothing"
+
+
+@pytest.mark.parametrize("window", [10, 50])
+def test_throughput_steps_on_the_windows_train_takes_in_a_step(window):
+    """throughput.py's step is train()'s TrainStep with params.yaml's training, and its batches hold what one step of
+    train() holds: train.batch_size lines of model.line tokens (256 lines of 5: 128 windows of 10, 26 of 50; per_token,
+    a line per token, 26 of 10 and 6 of 50), in train.seed's order."""
+    import torch
+
+    from poetry_rnn.params import load_params
+    from poetry_rnn.training.engine import TrainStep
+
+    spec = importlib.util.spec_from_file_location("throughput", BENCHMARKS / "throughput.py")
+    throughput = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(throughput)
+    p = load_params(ROOT / "params.yaml")
+    data, vocab = throughput.synthetic(300, window, 16)
+    for name in ("per_token", "attention"):
+        step = throughput.make_step(p, name, False, data, vocab, torch.device("cpu"))
+        assert type(step) is TrainStep and step.cfg == p.train
+        line = 1 if name == "per_token" else p.model.line
+        lines = -(-window // line)
+        ids, mask, _ = next(throughput.step_batches(step, data, p.train.seed))
+        assert ids.shape == (-(-p.train.batch_size // lines), window)
+        first, _, _ = next(data.batches(len(ids), torch.Generator().manual_seed(p.train.seed)))
+        assert torch.equal(ids, first)

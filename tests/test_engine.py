@@ -8,7 +8,7 @@ import torch
 from poetry_rnn.training.model import Autoencoder
 from tiny import config as tiny_config, loss_params
 from poetry_rnn.training.engine import (
-    curriculum_window, gradient_health, masked_loss, nearest_words, resumable, teacher_forcing_ratio, train,
+    TrainStep, curriculum_window, gradient_health, masked_loss, nearest_words, resumable, teacher_forcing_ratio, train,
 )
 from test_train_evaluate import D, T, data, train_params  # noqa: F401  (fixture)
 
@@ -106,6 +106,36 @@ def test_the_best_checkpoint_is_the_epoch_with_the_best_selected_score(data, tmp
     assert (result.best_epoch, result.best_score, len(result.history)) == (1, 0.9, 3)
     assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == 1
     assert result.best_val_cosine == result.history[0]["val_cosine"]
+
+
+def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
+    """An epoch of train() is TrainStep over TrainStep.batches in train.seed's order: the same steps by hand (dropout,
+    scheduled sampling, the word loss with hard negatives) end with the same weights and optimizer state, bit for bit;
+    a step holds train.batch_size lines (16 lines of 4 tokens: 8 windows of 8)."""
+    tr, va, vocab = data
+    cfg = train_params(epochs=1, batch_size=16, lr=1e-2, loss={"word_weight": 1.0, "neighbours": 3},
+                       teacher_forcing={"start": 0.5})
+
+    def fresh():
+        torch.manual_seed(0)
+        return Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, line=4, layers=2,
+                                       dropout=0.1))
+
+    trained = fresh()
+    train(trained, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
+    by_hand = fresh()
+    by_hand.offset.copy_(tr.mean_vector(vocab))
+    step = TrainStep(by_hand, vocab, cfg, torch.device("cpu"))
+    batches = list(step.batches(tr, torch.Generator().manual_seed(cfg.seed)))
+    assert step.windows == 8 and [len(ids) for ids, _, _ in batches] == [8] * 12
+    by_hand.train()
+    for ids, mask, _ in batches:
+        step(ids, mask, 0.5)
+    for (k, a), b in zip(trained.state_dict().items(), by_hand.state_dict().values()):
+        assert torch.equal(a, b), k
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)["optimizer"]["state"]
+    for i, state in step.opt.state_dict()["state"].items():
+        assert all(torch.equal(state[k], saved[i][k]) for k in state), i
 
 
 def test_gradient_health_counts_vanishing_and_exploding_tensors():

@@ -178,6 +178,101 @@ def resumable(checkpoint_dir: Path, fingerprint: dict, complete: bool = False) -
     return state
 
 
+class TrainStep:
+    """One training step as train() takes it: the teacher-forced pass (under DDP with several processes), the masked
+    vector and word loss with its hard negatives, gradient health, clipping and AdamW; built once, called per batch."""
+
+    def __init__(self, model: Autoencoder, vocab: Vocab, cfg: TrainParams, device: torch.device):
+        self.model, self.cfg, self.device = model.to(device), cfg, device
+        self.rank, self.processes = distributed.rank(), distributed.world()
+        # train.batch_size counts lines: a window of several lines takes their room, so tokens per step and steps
+        # per epoch stay the same at every window (128 windows of 50 tokens would take a fifth of the steps of 10)
+        self.windows = -(-cfg.batch_size // model.cfg.lines)  # per process
+        self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.coins = torch.Generator().manual_seed(cfg.seed + 1)  # scheduled sampling's
+        self.table = vocab.table.to(device)
+        self.unit_table = F.normalize(self.table, dim=-1)  # for the word loss
+        self.near = None
+        if cfg.loss.word_weight > 0 and cfg.loss.neighbours > 0:
+            vocabulary = (vocab.index(model.vocab.cpu().numpy()).to(device) if len(model.vocab)
+                          else torch.arange(len(self.table), device=device))
+            self.near = nearest_words(self.unit_table, vocabulary.unique(), cfg.loss.neighbours)  # (V, k)
+        # One call path: the training pass, wrapped in DDP with several processes, which averages the gradients of
+        # the parts of each batch (weights and buffers start from rank 0's, so the model is loaded or centred
+        # before; the buffers never change in training, so they are not broadcast again). distributed's collectives
+        # do nothing in one process.
+        self.net = TrainingPass(model)
+        if self.processes > 1:
+            self.net = torch.nn.parallel.DistributedDataParallel(
+                self.net, device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
+
+    def batches(self, data: Windows, shuffle: torch.Generator):
+        """This process's part of each step's windows: with P processes a step sees P * windows, each process its
+        part, and the parts' losses sum to the loss of the whole batch (one process, P * windows)."""
+        return data.batches(self.windows * self.processes, shuffle, (self.rank, self.processes), self.processes)
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor, ratio: float):
+        """Train on one batch at teacher-forcing `ratio`: its loss, real tokens (all parts), global gradient norm and
+        vanishing and exploding tensor counts, as 0-d tensors on the device (nothing here waits on the host)."""
+        x = self.table[ids]  # (B, T, D)
+        n = distributed.all_sum(mask.sum())  # the whole batch's real tokens, all parts
+        words = distributed.all_unique(ids[mask]) if self.cfg.loss.word_weight > 0 else None
+        with autocast(self.device):
+            y = self.net(x, mask, ratio, self.coins)  # (B, T, D)
+        loss = masked_loss(y.float(), x, mask, self.cfg.loss, ids, self.unit_table, tokens=n, candidates=words,
+                           near=self.near)
+        self.opt.zero_grad(set_to_none=True)
+        (loss * self.processes).backward()  # DDP averages over processes; the parts are to be summed
+        norm, vanishing, exploding = gradient_health(self.model)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+        self.opt.step()
+        return loss, n, norm, vanishing, exploding
+
+
+@dataclass
+class Epoch:
+    """What one epoch of training measured, read from the device once."""
+
+    loss: float  # mean over batches
+    grad_norm: float  # mean over batches
+    vanishing: int  # the most parameter tensors vanishing in a batch
+    exploding: int
+    tokens: int  # real tokens trained on, all processes
+    teacher_forcing: float
+    window: int
+
+
+def train_epoch(step: TrainStep, data: Windows, shuffle: torch.Generator, epoch: int) -> Epoch:
+    """One pass over the training windows in the order `shuffle` draws, at the 1-based epoch's teacher-forcing
+    ratio and curriculum window; raises when a batch's loss is not finite (its weights are not to be kept)."""
+    step.model.train()
+    ratio, window = teacher_forcing_ratio(step.cfg, epoch), curriculum_window(step.cfg, epoch, data.ids.shape[1])
+    device = step.device
+    # Running sums stay on the device; they are read once, after the epoch, so no batch waits on the host.
+    zero = torch.zeros((), dtype=torch.float64, device=device)
+    loss_sum, norm_sum, tokens, bad_loss = zero.clone(), zero.clone(), zero.clone(), zero.clone()
+    vanishing = exploding = bad_batch = torch.zeros((), dtype=torch.long, device=device)  # bad_batch 0: none
+    batches = 0
+    for ids, mask, _ in step.batches(data, shuffle):
+        loss, n, norm, v, e = step(ids[:, :window], mask[:, :window], ratio)
+        first_bad = (bad_batch == 0) & ~torch.isfinite(loss)
+        bad_batch = torch.where(first_bad, batches + 1, bad_batch)
+        bad_loss = torch.where(first_bad, loss.detach().double(), bad_loss)
+        loss_sum, norm_sum, tokens = loss_sum + loss.detach(), norm_sum + norm, tokens + n
+        vanishing, exploding, batches = torch.maximum(vanishing, v), torch.maximum(exploding, e), batches + 1
+    # The parts' losses add up; a batch is bad when any part is.
+    distributed.all_sum(loss_sum)
+    earliest = distributed.all_min(torch.where(bad_batch == 0, batches + 1, bad_batch))
+    bad_batch = torch.where(earliest > batches, 0, earliest)
+    if bad_batch.item():  # this epoch's weights are not checkpointed: the last good checkpoint is kept
+        raise PoetryRnnError(
+            f"training diverged: loss is {bad_loss.item()} at epoch {epoch}, batch {bad_batch.item()}; "
+            "lower train.lr and rerun (the last good checkpoint is kept)"
+        )
+    return Epoch(loss_sum.item() / batches, norm_sum.item() / batches, int(vanishing.item()), int(exploding.item()),
+                 int(tokens.item()), ratio, window)
+
+
 def train(
     model: Autoencoder,
     train_data: Windows,
@@ -202,19 +297,19 @@ def train(
     reported: the caller reports what resume["history"] holds and it has not. `validate` adds its scores of the
     model to each epoch's row, after the validation cosine (it must not draw random numbers: a resumed run would
     differ)."""
-    model.to(device)
-    table = vocab.table.to(device)
-    rank, processes = distributed.rank(), distributed.world()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
-    shuffle, coins = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+    else:  # centre on the mean training vector (a resumed model has it in its state)
+        model.offset.copy_(train_data.mean_vector(vocab))
+    step = TrainStep(model, vocab, cfg, device)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(step.opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
+    shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order
     result, since_best, first, last = TrainResult(), 0, 1, cfg.epochs
     prior_seconds, tokens_seen = 0.0, 0  # carried over by a resumed run
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        opt.load_state_dict(resume["optimizer"])
+        step.opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["scheduler"])
-        _restore_rng(resume["rng"], shuffle, coins)
+        _restore_rng(resume["rng"], shuffle, step.coins)
         result.history, result.best_epoch = list(resume["history"]), resume["best_epoch"]
         result.best_val_cosine, since_best = resume["best_val_cosine"], resume["since_best"]
         result.best_score = resume.get("best_score", result.best_val_cosine)
@@ -222,82 +317,29 @@ def train(
         first = resume["epoch"] + 1
         last = resume["epoch"] if resume.get("complete") else cfg.epochs  # e.g. stopped early: no further
         prior_seconds, tokens_seen = resume["seconds"], resume["tokens_seen"]
-    else:  # centre on the mean training vector (a resumed model has it in its state)
-        model.offset.copy_(train_data.mean_vector(vocab))
-    # One call path: the training pass, wrapped in DDP with several processes, which averages the gradients of the
-    # parts of each batch (weights and buffers start from rank 0's; the buffers never change in training, so they
-    # are not broadcast again). distributed's collectives do nothing in one process.
-    net = TrainingPass(model)
-    if processes > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            net, device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
-    unit_table = F.normalize(table, dim=-1)  # for the word loss
-    near = None
-    if cfg.loss.word_weight > 0 and cfg.loss.neighbours > 0:
-        vocabulary = vocab.index(model.vocab.cpu().numpy()).to(device) if len(model.vocab) else torch.arange(len(table), device=device)
-        near = nearest_words(unit_table, vocabulary.unique(), cfg.loss.neighbours)  # (V, k)
     train_data = train_data.to(device)  # once: no host-to-device copy per batch
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    full = train_data.ids.shape[1]
-    # train.batch_size counts lines: a window of several lines takes their room, so tokens per step and steps per
-    # epoch stay the same at every window (128 windows of 50 tokens would take a fifth of the steps of 10-token ones)
-    per_batch = -(-cfg.batch_size // model.cfg.lines)
     curriculum_epochs = sum(phase.epochs for phase in cfg.curriculum)
     start = time.perf_counter()
     bar = tqdm(range(first, last + 1), desc="epochs", unit="epoch", disable=None if distributed.is_main() else True,
                initial=first - 1, total=cfg.epochs)
     for epoch in bar:
-        model.train()
         epoch_start = time.perf_counter()
-        ratio, window = teacher_forcing_ratio(cfg, epoch), curriculum_window(cfg, epoch, full)
-        # Running sums stay on the device; they are read once, after the epoch, so no batch waits on the host.
-        zero = torch.zeros((), dtype=torch.float64, device=device)
-        loss_sum, norm_sum, tokens, bad_loss = zero.clone(), zero.clone(), zero.clone(), zero.clone()
-        vanishing = exploding = bad_batch = torch.zeros((), dtype=torch.long, device=device)  # bad_batch 0: none
-        batches = 0
-        # per_batch windows per process: with P processes a step sees P * per_batch windows, each process its part,
-        # and the parts' losses sum to the loss of the whole batch (one process, P * per_batch).
-        for ids, mask, _ in train_data.batches(per_batch * processes, shuffle, (rank, processes), processes):
-            ids, mask = ids[:, :window], mask[:, :window]
-            x = table[ids]  # (B, T, D)
-            n = distributed.all_sum(mask.sum())  # the whole batch's real tokens, all parts
-            words = distributed.all_unique(ids[mask]) if cfg.loss.word_weight > 0 else None
-            with autocast(device):
-                y = net(x, mask, ratio, coins)  # (B, T, D)
-            loss = masked_loss(y.float(), x, mask, cfg.loss, ids, unit_table, tokens=n, candidates=words, near=near)
-            opt.zero_grad(set_to_none=True)
-            (loss * processes).backward()  # DDP averages over processes; the parts are to be summed
-            norm, v, e = gradient_health(model)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            first_bad = (bad_batch == 0) & ~torch.isfinite(loss)
-            bad_batch = torch.where(first_bad, batches + 1, bad_batch)
-            bad_loss = torch.where(first_bad, loss.detach().double(), bad_loss)
-            loss_sum, norm_sum, tokens = loss_sum + loss.detach(), norm_sum + norm, tokens + n
-            vanishing, exploding, batches = torch.maximum(vanishing, v), torch.maximum(exploding, e), batches + 1
-        # The parts' losses add up; a batch is bad when any part is.
-        distributed.all_sum(loss_sum)
-        earliest = distributed.all_min(torch.where(bad_batch == 0, batches + 1, bad_batch))
-        bad_batch = torch.where(earliest > batches, 0, earliest)
-        if bad_batch.item():  # this epoch's weights are not checkpointed: the last good checkpoint is kept
-            raise PoetryRnnError(
-                f"training diverged: loss is {bad_loss.item()} at epoch {epoch}, batch {bad_batch.item()}; "
-                "lower train.lr and rerun (the last good checkpoint is kept)"
-            )
-        tokens_seen += int(tokens.item())
+        trained = train_epoch(step, train_data, shuffle, epoch)
+        tokens_seen += trained.tokens
         row = {
             "epoch": epoch,
-            "train_loss": loss_sum.item() / batches,
+            "train_loss": trained.loss,
             # the epoch's training throughput: real tokens of all processes per second, validation excluded
-            "train_tokens_per_second": tokens.item() / (time.perf_counter() - epoch_start),
+            "train_tokens_per_second": trained.tokens / (time.perf_counter() - epoch_start),
             "val_cosine": mean_cosine(model, val_data, vocab, cfg.batch_size * 4, device),
             **(validate(model) if validate else {}),
-            "lr": opt.param_groups[0]["lr"],
-            "teacher_forcing": ratio,
-            "window": window,
-            "grad_norm": norm_sum.item() / batches,
-            "grad_vanishing_layers": int(vanishing.item()),
-            "grad_exploding_layers": int(exploding.item()),
+            "lr": step.opt.param_groups[0]["lr"],
+            "teacher_forcing": trained.teacher_forcing,
+            "window": trained.window,
+            "grad_norm": trained.grad_norm,
+            "grad_vanishing_layers": trained.vanishing,
+            "grad_exploding_layers": trained.exploding,
         }
         sched.step()
         result.history.append(row)
@@ -309,10 +351,10 @@ def train(
             since_best += 1
         stop = bool(cfg.patience) and since_best >= cfg.patience
         state = dict(
-            model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-            rng=_rng_state(shuffle, coins), epoch=epoch, config=model.cfg.to_dict(), fingerprint=fingerprint or {},
-            history=result.history, best_epoch=result.best_epoch, best_val_cosine=result.best_val_cosine,
-            best_score=result.best_score,
+            model=model.state_dict(), optimizer=step.opt.state_dict(), scheduler=sched.state_dict(),
+            rng=_rng_state(shuffle, step.coins), epoch=epoch, config=model.cfg.to_dict(),
+            fingerprint=fingerprint or {}, history=result.history, best_epoch=result.best_epoch,
+            best_val_cosine=result.best_val_cosine, best_score=result.best_score,
             since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
             seconds=prior_seconds + time.perf_counter() - start, tokens_seen=tokens_seen,
         )
