@@ -27,15 +27,15 @@ def train_baseline(project: Path) -> None:
 @pytest.mark.e2e
 def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_path):
     # patience 1: the run stops early, so the ranks must agree on validation and on when to stop
-    one = make_training_project(tmp_path / "one", epochs=5, batch_size=8, patience=1)
-    two = make_training_project(tmp_path / "two", epochs=5, batch_size=4, patience=1, nproc=2)
+    one = make_training_project(tmp_path / "one", epochs=12, batch_size=8, patience=1)
+    two = make_training_project(tmp_path / "two", epochs=12, batch_size=4, patience=1, nproc=2)
     train_baseline(one)
     train_baseline(two)
 
     a = json.loads((one / "stages/train_baseline/details.json").read_text())
     b = json.loads((two / "stages/train_baseline/details.json").read_text())
     assert (a["processes"], b["processes"]) == (1, 2)
-    assert a["epochs"] == b["epochs"] < 5 and a["best_epoch"] == b["best_epoch"]  # stopped early, together
+    assert a["epochs"] == b["epochs"] < 12 and a["best_epoch"] == b["best_epoch"]  # stopped early, together
     assert b["best_val_cosine"] == pytest.approx(a["best_val_cosine"], rel=1e-5)
     ha = pd.read_csv(one / "stages/train_baseline/history.csv").drop(columns=list(TIMED))
     hb = pd.read_csv(two / "stages/train_baseline/history.csv").drop(columns=list(TIMED))
@@ -46,7 +46,10 @@ def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_pa
         sb = torch.load(two / "stages/train_baseline/checkpoints" / name, weights_only=True)["model"]
         assert sa.keys() == sb.keys()
         for key in sa:
-            torch.testing.assert_close(sb[key], sa[key], rtol=1e-4, atol=1e-5, msg=f"{name}: {key}")
+            # float32 all-reduce sums in another order than one process does; Adam carries the last-digit
+            # differences on for a few epochs (up to 1e-4 on weights of 0.5): an unaveraged or lost gradient
+            # moves them by orders of magnitude more
+            torch.testing.assert_close(sb[key], sa[key], rtol=1e-3, atol=2e-4, msg=f"{name}: {key}")
 
     # Rank 0 alone logged: one run, every epoch once, the params with train.nproc.
     import mlflow
