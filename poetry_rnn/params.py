@@ -95,6 +95,7 @@ class ModelParams(_Section):
     bottleneck: int = Field(gt=0)
     line: int = Field(ge=0)  # tokens per line the RNNs read and write; 0: the whole window is one line
     context: bool  # each line coded and read back with the window's other lines
+    code_bits: int = Field(ge=0, le=16)  # z in (-1, 1), trained with noise of this precision; 0: unbounded z
     layers: int = Field(ge=1)
     dropout: float = Field(ge=0.0, lt=1.0)
     feed_previous: bool  # decoder input includes the vector of the step before
