@@ -119,7 +119,7 @@ def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
     def fresh():
         torch.manual_seed(0)
         return Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, line=4, layers=2,
-                                       dropout=0.1, code_bits=8))
+                                       dropout=0.1, code_limit=4.0, code_bits=8))
 
     trained = fresh()
     train(trained, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
@@ -139,14 +139,14 @@ def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
 
 
 def test_a_step_with_code_bits_trains_on_the_blurred_code(data, tmp_path):  # noqa: F811
-    """model.code_bits: each step draws uniform noise in [-0.5, 0.5) for every window's z, from its own seeded
+    """model.code_bits (with code_limit): each step draws uniform noise in [-0.5, 0.5) for every window's z, from its own seeded
     generator (a window gets the same noise in one process as in several); a step without it trains otherwise."""
     tr, va, vocab = data
     cfg = train_params(batch_size=16)
     after = []
     for blur in (True, False):
         torch.manual_seed(0)
-        model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, line=4, code_bits=8))
+        model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, line=4, code_limit=4.0, code_bits=8))
         step = TrainStep(model, vocab, cfg, torch.device("cpu"))
         noise = step.code_noise(5)
         assert noise.shape == (5, 4) and noise.abs().max() <= 0.5 and noise.std() > 0.2
@@ -172,7 +172,7 @@ def test_gradient_health_counts_vanishing_and_exploding_tensors():
 def run(data, ckpt, epochs, resume=None, fingerprint=None):
     tr, va, vocab = data
     torch.manual_seed(0)
-    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1, code_bits=4))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1, code_limit=4.0, code_bits=4))
     cfg = train_params(epochs=4, batch_size=16, lr=1e-2, teacher_forcing={"start": 1.0, "end": 0.3},
                        curriculum=[{"window": 4, "epochs": 1}], seed=0)
     result = train(model, tr, va, vocab, cfg, ckpt, torch.device("cpu"), fingerprint=fingerprint or {"a": 1},

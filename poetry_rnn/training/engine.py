@@ -218,8 +218,8 @@ class TrainStep:
 
     def code_noise(self, rows: int) -> torch.Tensor | None:
         """(rows, Z) uniform in [-0.5, 0.5): this process's rows of noise drawn for the whole batch, so that P
-        processes add to each window what one process would; None without model.code_bits."""
-        if not self.model.cfg.code_bits:
+        processes add to each window what one process would; None without model.code_bits and code_limit."""
+        if not (self.model.cfg.code_bits and self.model.cfg.code_limit):
             return None
         total = rows if self.processes == 1 else int(distributed.all_sum(torch.tensor(rows, device=self.device)).item())
         noise = torch.rand(total, self.model.cfg.bottleneck, generator=self.noise) - 0.5

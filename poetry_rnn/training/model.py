@@ -44,8 +44,11 @@ class AutoencoderConfig:
     feed_previous: bool  # decoder input at t includes the vector for t-1
     line: int  # tokens per line the RNNs read and write; 0, or not below window: the whole window is one line
     context: bool  # each line's code written and read with the window's other lines (several lines only)
-    # > 0: z squashed into (-1, 1) and, in training, blurred by up to half a step of a quantizer of this many bits
-    # over (-1, 1), so that no code carries more than that precision; 0: z unbounded (checkpoints from before)
+    # > 0: each number of z squashed into (-code_limit, code_limit) (code_limit * tanh(u / code_limit)), so that its
+    # range, and the step of a quantizer over it, cannot grow with a few wide values; 0: z unbounded (as before)
+    code_limit: float = 0.0
+    # > 0 (with code_limit): in training z is blurred by up to half a step of a quantizer of this many bits over
+    # (-code_limit, code_limit), so that no code says more than that precision carries; 0: no noise
     code_bits: int = 0
     memory_slots: int = 8  # attention keys derived from z
     vocab_size: int = 0  # words of the training vocabulary the model carries (its nearest-word candidates)
@@ -67,8 +70,9 @@ class AutoencoderConfig:
 
     @property
     def code_step(self) -> float:
-        """The width of one level of a code_bits-bit quantizer over (-1, 1): training's noise spans one."""
-        return 2.0 / (2**self.code_bits - 1)
+        """The width of one level of a code_bits-bit quantizer over (-code_limit, code_limit): training's noise
+        spans one."""
+        return 2.0 * self.code_limit / (2**self.code_bits - 1)
 
     def shares(self) -> torch.Tensor:
         """(lines, code) bool: which numbers of each line's code are z's; the first lines take one more when the
@@ -175,8 +179,8 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, D) centred vectors, (B, T) mask -> (B, Z)."""
-        z = self.code(x, mask)
-        return torch.tanh(z) if self.cfg.code_bits else z
+        z, limit = self.code(x, mask), self.cfg.code_limit
+        return limit * torch.tanh(z / limit) if limit else z
 
     def code(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, D), (B, T) -> (B, Z) before any squashing."""
