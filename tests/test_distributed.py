@@ -26,9 +26,11 @@ def train_baseline(project: Path) -> None:
 
 @pytest.mark.e2e
 def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_path):
-    # patience 1: the run stops early, so the ranks must agree on validation and on when to stop
-    one = make_training_project(tmp_path / "one", epochs=12, batch_size=8, patience=1)
-    two = make_training_project(tmp_path / "two", epochs=12, batch_size=4, patience=1, nproc=2)
+    # patience 1: the run stops early, so the ranks must agree on validation and on when to stop; the code's training
+    # noise must fall on each window as in one process
+    code = {"code_limit": 4.0, "code_bits": 8}
+    one = make_training_project(tmp_path / "one", code, epochs=12, batch_size=8, patience=1)
+    two = make_training_project(tmp_path / "two", code, epochs=12, batch_size=4, patience=1, nproc=2)
     train_baseline(one)
     train_baseline(two)
 
