@@ -47,5 +47,6 @@ def model_config(p: Any, name: str) -> dict:
     """The params -> model config mapping, one place for the stages and the benchmarks: AutoencoderConfig's fields
     that come from params.yaml for architecture `name` (the caller adds input_dim, window and vocab_size)."""
     m = p.model
-    return {"cell": m.cell, "bottleneck": m.bottleneck, "line": m.line, "context": m.context, "layers": m.layers,
-            "dropout": m.dropout, "feed_previous": m.feed_previous, **ARCHITECTURES[name].decoder(m)}
+    return {"cell": m.cell, "bottleneck": m.bottleneck, "line": m.line, "context": m.context,
+            "code_limit": m.code_limit, "code_bits": m.code_bits, "layers": m.layers, "dropout": m.dropout,
+            "feed_previous": m.feed_previous, **ARCHITECTURES[name].decoder(m)}

@@ -95,6 +95,8 @@ class ModelParams(_Section):
     bottleneck: int = Field(gt=0)
     line: int = Field(ge=0)  # tokens per line the RNNs read and write; 0: the whole window is one line
     context: bool  # each line coded and read back with the window's other lines
+    code_limit: float = Field(ge=0)  # each number of z squashed into (-code_limit, code_limit); 0: unbounded
+    code_bits: int = Field(ge=0, le=16)  # training noise of one step of a quantizer of this many bits over that range
     layers: int = Field(ge=1)
     dropout: float = Field(ge=0.0, lt=1.0)
     feed_previous: bool  # decoder input includes the vector of the step before
@@ -105,6 +107,9 @@ class ModelParams(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ModelParams:
+        if self.code_bits and not self.code_limit:
+            raise ValueError(f"model.code_bits ({self.code_bits}) needs a range to quantize: set model.code_limit "
+                             "above 0 (for example 32), or model.code_bits to 0")
         if self.hidden % self.heads:
             raise ValueError(f"heads ({self.heads}) must divide the attention width model.hidden ({self.hidden})")
         return self

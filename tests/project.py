@@ -108,8 +108,9 @@ def children(runs: list, parent) -> list:
     return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
 
 
-def make_training_project(dest: Path, **train) -> Path:
-    """params.yaml (with these train params), a GloVe folder and chunks: what a training stage needs."""
+def make_training_project(dest: Path, model: dict | None = None, **train) -> Path:
+    """params.yaml (with these train params, and model params over the tiny ones), a GloVe folder and chunks: what
+    a training stage needs."""
     dest.mkdir()
     src = dest / "glove.txt"
     src.write_text("\n".join(glove_lines(dim=16)) + "\n")
@@ -125,7 +126,8 @@ def make_training_project(dest: Path, **train) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["glove"]["dim"] = 16
     params["chunk"].update(window=20, stride=16)
-    params["model"].update(hidden=32, bottleneck=4, heads=2, line=5)  # 4 lines of 5 tokens, a number each
+    # 4 lines of 5 tokens, a number each
+    params["model"].update(hidden=32, bottleneck=4, heads=2, line=5, **(model or {}))
     params["train"].update(curriculum=[{"window": 10, "epochs": 1}], **train)
     params["train"]["teacher_forcing"].update(start=1.0, end=0.2)
     (dest / "params.yaml").write_text(yaml.safe_dump(params))

@@ -26,9 +26,11 @@ def train_baseline(project: Path) -> None:
 
 @pytest.mark.e2e
 def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_path):
-    # patience 1: the run stops early, so the ranks must agree on validation and on when to stop
-    one = make_training_project(tmp_path / "one", epochs=12, batch_size=8, patience=1)
-    two = make_training_project(tmp_path / "two", epochs=12, batch_size=4, patience=1, nproc=2)
+    # patience 1: the run stops early, so the ranks must agree on validation and on when to stop; the code's training
+    # noise must fall on each window as in one process
+    code = {"code_limit": 4.0, "code_bits": 8}
+    one = make_training_project(tmp_path / "one", code, epochs=12, batch_size=8, patience=1)
+    two = make_training_project(tmp_path / "two", code, epochs=12, batch_size=4, patience=1, nproc=2)
     train_baseline(one)
     train_baseline(two)
 
@@ -40,16 +42,20 @@ def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_pa
     ha = pd.read_csv(one / "stages/train_baseline/history.csv").drop(columns=list(TIMED))
     hb = pd.read_csv(two / "stages/train_baseline/history.csv").drop(columns=list(TIMED))
     assert list(ha.columns) == list(hb.columns) and len(ha) == len(hb)
-    np.testing.assert_allclose(hb.to_numpy(float), ha.to_numpy(float), rtol=1e-5)  # loss, val cosine, grad norm...
-    for name in ("best.pt", "last.pt"):
+    # loss, val cosine, grad norm...: the same to float32's last digits in the first epochs; then the last-digit
+    # differences of the all-reduce grow, through the noisy code, to 0.4% at the fourth epoch (a gradient lost or
+    # a window given another's noise differs from the first epoch on)
+    np.testing.assert_allclose(hb.to_numpy(float)[:3], ha.to_numpy(float)[:3], rtol=1e-5)
+    np.testing.assert_allclose(hb.to_numpy(float), ha.to_numpy(float), rtol=2e-2)
+    # float32 all-reduce sums in another order than one process does, and Adam carries the last-digit differences
+    # on: after 3 epochs up to 2e-5 on weights of 1, after 4 up to 1.2e-2 (an unaveraged or lost gradient moves
+    # them by orders of magnitude more)
+    for name, atol in (("best.pt", 2e-4), ("last.pt", 2e-2)):
         sa = torch.load(one / "stages/train_baseline/checkpoints" / name, weights_only=True)["model"]
         sb = torch.load(two / "stages/train_baseline/checkpoints" / name, weights_only=True)["model"]
         assert sa.keys() == sb.keys()
         for key in sa:
-            # float32 all-reduce sums in another order than one process does; Adam carries the last-digit
-            # differences on for a few epochs (up to 1e-4 on weights of 0.5): an unaveraged or lost gradient
-            # moves them by orders of magnitude more
-            torch.testing.assert_close(sb[key], sa[key], rtol=1e-3, atol=2e-4, msg=f"{name}: {key}")
+            torch.testing.assert_close(sb[key], sa[key], rtol=1e-3, atol=atol, msg=f"{name}: {key}")
 
     # Rank 0 alone logged: one run, every epoch once, the params with train.nproc.
     import mlflow

@@ -110,7 +110,7 @@ def test_the_best_checkpoint_is_the_epoch_with_the_best_selected_score(data, tmp
 
 def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
     """An epoch of train() is TrainStep over TrainStep.batches in train.seed's order: the same steps by hand (dropout,
-    scheduled sampling, the word loss with hard negatives) end with the same weights and optimizer state, bit for bit;
+    scheduled sampling, the word loss with hard negatives, the code's noise) end with the same weights and optimizer state, bit for bit;
     a step holds train.batch_size lines (16 lines of 4 tokens: 8 windows of 8)."""
     tr, va, vocab = data
     cfg = train_params(epochs=1, batch_size=16, lr=1e-2, loss={"word_weight": 1.0, "neighbours": 3},
@@ -119,7 +119,7 @@ def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
     def fresh():
         torch.manual_seed(0)
         return Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, line=4, layers=2,
-                                       dropout=0.1))
+                                       dropout=0.1, code_limit=4.0, code_bits=8))
 
     trained = fresh()
     train(trained, tr, va, vocab, cfg, tmp_path, torch.device("cpu"))
@@ -138,6 +138,28 @@ def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
         assert all(torch.equal(state[k], saved[i][k]) for k in state), i
 
 
+def test_a_step_with_code_bits_trains_on_the_blurred_code(data, tmp_path):  # noqa: F811
+    """model.code_bits (with code_limit): each step draws uniform noise in [-0.5, 0.5) for every window's z, from its own seeded
+    generator (a window gets the same noise in one process as in several); a step without it trains otherwise."""
+    tr, va, vocab = data
+    cfg = train_params(batch_size=16)
+    after = []
+    for blur in (True, False):
+        torch.manual_seed(0)
+        model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, line=4, code_limit=4.0, code_bits=8))
+        step = TrainStep(model, vocab, cfg, torch.device("cpu"))
+        noise = step.code_noise(5)
+        assert noise.shape == (5, 4) and noise.abs().max() <= 0.5 and noise.std() > 0.2
+        if not blur:
+            step.code_noise = lambda rows: None
+        ids, mask, _ = next(step.batches(tr, torch.Generator().manual_seed(0)))
+        step(ids, mask, 1.0)
+        after.append(model.encoder.to_z.weight.detach().clone())
+    assert not torch.equal(*after)
+    assert TrainStep(Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4)), vocab, cfg,
+                     torch.device("cpu")).code_noise(5) is None
+
+
 def test_gradient_health_counts_vanishing_and_exploding_tensors():
     m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
     m[0].weight.grad = torch.full((2, 2), 1e-9)
@@ -150,7 +172,7 @@ def test_gradient_health_counts_vanishing_and_exploding_tensors():
 def run(data, ckpt, epochs, resume=None, fingerprint=None):
     tr, va, vocab = data
     torch.manual_seed(0)
-    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1, code_limit=4.0, code_bits=4))
     cfg = train_params(epochs=4, batch_size=16, lr=1e-2, teacher_forcing={"start": 1.0, "end": 0.3},
                        curriculum=[{"window": 4, "epochs": 1}], seed=0)
     result = train(model, tr, va, vocab, cfg, ckpt, torch.device("cpu"), fingerprint=fingerprint or {"a": 1},
@@ -197,7 +219,7 @@ def test_checkpoints_save_every_random_state(data, tmp_path):  # noqa: F811
     model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=8, bottleneck=2))
     train(model, tr, va, vocab, train_params(epochs=1, batch_size=32), tmp_path, torch.device("cpu"))
     [rng] = torch.load(tmp_path / "last.pt", weights_only=True)["rng"]  # one state per process
-    assert set(rng) == {"torch", "cuda", "shuffle", "coins"}
+    assert set(rng) == {"torch", "cuda", "shuffle", "coins", "noise"}
     assert len(rng["cuda"]) == torch.cuda.device_count()  # one state per CUDA device: dropout there resumes exactly
 
 

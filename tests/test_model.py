@@ -74,10 +74,10 @@ def test_a_checkpoint_with_the_unused_start_vector_of_earlier_versions_loads():
                                                             feed_previous=True)).state_dict()
 
 
-def lined(heads=0, window=25, line=10, bottleneck=6, context=False) -> Autoencoder:
+def lined(heads=0, window=25, line=10, bottleneck=6, context=False, **code) -> Autoencoder:
     torch.manual_seed(0)
     return Autoencoder(tiny_config(input_dim=12, window=window, hidden=16, bottleneck=bottleneck, heads=heads,
-                                   line=line, context=context))
+                                   line=line, context=context, **code))
 
 
 def trained_context(heads=0) -> Autoencoder:
@@ -195,3 +195,24 @@ def test_a_window_within_one_line_is_the_model_from_before():
     assert all(torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values()))
     x = torch.randn(3, 10, 12)
     assert torch.equal(before.eval()(x), after.eval()(x))
+
+
+@pytest.mark.parametrize("heads", [0, 2])
+def test_with_a_code_limit_z_stays_inside_it_and_training_blurs_it_by_half_a_step_at_most(heads):
+    """model.code_limit and code_bits: whatever the input, z lies in (-limit, limit); the training pass decodes z plus
+    its noise (up to half of one of the 2^bits levels over that range), the test-time pass z itself."""
+    m = lined(heads, context=True, code_limit=0.5, code_bits=4)
+    x = 100 * torch.randn(3, 25, 12)
+    z = m.encode(x)
+    assert z.abs().max() < 0.5
+    seen = []
+    hook = m.decoder.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    m.teacher_forced(x, torch.ones(3, 25, dtype=torch.bool), 1.0)
+    noise = torch.rand(z.shape) - 0.5
+    m.teacher_forced(x, torch.ones(3, 25, dtype=torch.bool), 1.0, noise=noise)
+    m(x)
+    hook.remove()
+    step = 1 / 15
+    assert torch.equal(seen[0], z) and torch.equal(seen[2], z)
+    assert torch.allclose(seen[1] - z, noise * step) and (seen[1] - z).abs().max() <= step / 2
+    assert torch.allclose(z, 0.5 * torch.tanh(lined(heads, context=True).encode(x) / 0.5))  # the same weights, squashed

@@ -148,21 +148,24 @@ def save_checkpoint(path: Path, **state) -> None:
         torch.save(state, tmp)
 
 
-def _rng_state(shuffle: torch.Generator, coins: torch.Generator) -> list[dict]:
+def _rng_state(shuffle: torch.Generator, step: TrainStep) -> list[dict]:
     """Every random state training draws from, one dict per process: CPU, each CUDA device (dropout there), batch
-    order, sampling coins."""
+    order, sampling coins, the code's noise."""
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    state = {"torch": torch.get_rng_state(), "cuda": cuda, "shuffle": shuffle.get_state(), "coins": coins.get_state()}
+    state = {"torch": torch.get_rng_state(), "cuda": cuda, "shuffle": shuffle.get_state(),
+             "coins": step.coins.get_state(), "noise": step.noise.get_state()}
     return distributed.all_objects(state)
 
 
-def _restore_rng(states: list[dict] | dict, shuffle: torch.Generator, coins: torch.Generator) -> None:
+def _restore_rng(states: list[dict] | dict, shuffle: torch.Generator, step: TrainStep) -> None:
     state = states[distributed.rank()] if isinstance(states, list) else states  # a dict: a checkpoint before DDP
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
     shuffle.set_state(state["shuffle"])
-    coins.set_state(state["coins"])
+    step.coins.set_state(state["coins"])
+    if "noise" in state:  # checkpoints from before model.code_bits drew no noise
+        step.noise.set_state(state["noise"])
 
 
 def resumable(checkpoint_dir: Path, fingerprint: dict, complete: bool = False) -> dict | None:
@@ -190,6 +193,8 @@ class TrainStep:
         self.windows = -(-cfg.batch_size // model.cfg.lines)  # per process
         self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.coins = torch.Generator().manual_seed(cfg.seed + 1)  # scheduled sampling's
+        # the code's training noise (model.code_bits), drawn for the whole batch alike in every process
+        self.noise = torch.Generator().manual_seed(cfg.seed + 2)
         self.table = vocab.table.to(device)
         self.unit_table = F.normalize(self.table, dim=-1)  # for the word loss
         self.near = None
@@ -211,6 +216,15 @@ class TrainStep:
         part, and the parts' losses sum to the loss of the whole batch (one process, P * windows)."""
         return data.batches(self.windows * self.processes, shuffle, (self.rank, self.processes), self.processes)
 
+    def code_noise(self, rows: int) -> torch.Tensor | None:
+        """(rows, Z) uniform in [-0.5, 0.5): this process's rows of noise drawn for the whole batch, so that P
+        processes add to each window what one process would; None without model.code_bits and code_limit."""
+        if not (self.model.cfg.code_bits and self.model.cfg.code_limit):
+            return None
+        total = rows if self.processes == 1 else int(distributed.all_sum(torch.tensor(rows, device=self.device)).item())
+        noise = torch.rand(total, self.model.cfg.bottleneck, generator=self.noise) - 0.5
+        return noise.tensor_split(self.processes)[self.rank].to(self.device)  # the split Windows.batches makes
+
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor, ratio: float):
         """Train on one batch at teacher-forcing `ratio`: its loss, real tokens (all parts), global gradient norm and
         vanishing and exploding tensor counts, as 0-d tensors on the device (nothing here waits on the host)."""
@@ -218,7 +232,7 @@ class TrainStep:
         n = distributed.all_sum(mask.sum())  # the whole batch's real tokens, all parts
         words = distributed.all_unique(ids[mask]) if self.cfg.loss.word_weight > 0 else None
         with autocast(self.device):
-            y = self.net(x, mask, ratio, self.coins)  # (B, T, D)
+            y = self.net(x, mask, ratio, self.coins, self.code_noise(len(ids)))  # (B, T, D)
         loss = masked_loss(y.float(), x, mask, self.cfg.loss, ids, self.unit_table, tokens=n, candidates=words,
                            near=self.near)
         self.opt.zero_grad(set_to_none=True)
@@ -309,7 +323,7 @@ def train(
     if resume is not None:
         step.opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["scheduler"])
-        _restore_rng(resume["rng"], shuffle, step.coins)
+        _restore_rng(resume["rng"], shuffle, step)
         result.history, result.best_epoch = list(resume["history"]), resume["best_epoch"]
         result.best_val_cosine, since_best = resume["best_val_cosine"], resume["since_best"]
         result.best_score = resume.get("best_score", result.best_val_cosine)
@@ -352,7 +366,7 @@ def train(
         stop = bool(cfg.patience) and since_best >= cfg.patience
         state = dict(
             model=model.state_dict(), optimizer=step.opt.state_dict(), scheduler=sched.state_dict(),
-            rng=_rng_state(shuffle, step.coins), epoch=epoch, config=model.cfg.to_dict(),
+            rng=_rng_state(shuffle, step), epoch=epoch, config=model.cfg.to_dict(),
             fingerprint=fingerprint or {}, history=result.history, best_epoch=result.best_epoch,
             best_val_cosine=result.best_val_cosine, best_score=result.best_score,
             since_best=since_best, complete=stop or epoch == cfg.epochs, **(extra_state or {}),
@@ -379,8 +393,9 @@ class TrainingPass(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x, mask, teacher_forcing: float, generator: torch.Generator | None = None):
-        return self.model.teacher_forced(x, mask, teacher_forcing, generator)
+    def forward(self, x, mask, teacher_forcing: float, generator: torch.Generator | None = None,
+                noise: torch.Tensor | None = None):
+        return self.model.teacher_forced(x, mask, teacher_forcing, generator, noise)
 
 
 def load_model(checkpoint: Path, expected: dict | None = None, map_location: str | torch.device = "cpu") -> Autoencoder:

@@ -44,6 +44,12 @@ class AutoencoderConfig:
     feed_previous: bool  # decoder input at t includes the vector for t-1
     line: int  # tokens per line the RNNs read and write; 0, or not below window: the whole window is one line
     context: bool  # each line's code written and read with the window's other lines (several lines only)
+    # > 0: each number of z squashed into (-code_limit, code_limit) (code_limit * tanh(u / code_limit)), so that its
+    # range, and the step of a quantizer over it, cannot grow with a few wide values; 0: z unbounded (as before)
+    code_limit: float = 0.0
+    # > 0 (with code_limit): in training z is blurred by up to half a step of a quantizer of this many bits over
+    # (-code_limit, code_limit), so that no code says more than that precision carries; 0: no noise
+    code_bits: int = 0
     memory_slots: int = 8  # attention keys derived from z
     vocab_size: int = 0  # words of the training vocabulary the model carries (its nearest-word candidates)
 
@@ -61,6 +67,12 @@ class AutoencoderConfig:
     def code(self) -> int:
         """Numbers of the largest line's share of z: z itself for one line."""
         return -(-self.bottleneck // self.lines)
+
+    @property
+    def code_step(self) -> float:
+        """The width of one level of a code_bits-bit quantizer over (-code_limit, code_limit): training's noise
+        spans one."""
+        return 2.0 * self.code_limit / (2**self.code_bits - 1)
 
     def shares(self) -> torch.Tensor:
         """(lines, code) bool: which numbers of each line's code are z's; the first lines take one more when the
@@ -167,6 +179,11 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, D) centred vectors, (B, T) mask -> (B, Z)."""
+        z, limit = self.code(x, mask), self.cfg.code_limit
+        return limit * torch.tanh(z / limit) if limit else z
+
+    def code(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, D), (B, T) -> (B, Z) before any squashing."""
         if self.cfg.lines == 1:
             return self.to_z(self.read(x, mask))
         S, L = self.cfg.lines, self.cfg.line_length
@@ -333,12 +350,15 @@ class Autoencoder(nn.Module):
         return self.decoder(z, steps)[0] + self.offset
 
     def teacher_forced(self, x: torch.Tensor, mask: torch.Tensor, teacher_forcing: float,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+                       generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """Training pass: reconstruction (B, T, D) of x, the decoder fed the truth at t-1 with probability
-        `teacher_forcing`, decided per time step."""
+        `teacher_forcing`, decided per time step; `noise` (B, Z) in [-0.5, 0.5), in steps of the code_bits
+        quantizer, is added to z (the decoder learns from codes no more precise than that)."""
         centred = x - self.offset
-        y, _ = self.decoder(self.encoder(centred, mask), x.shape[1], target=centred,
-                            teacher_forcing=teacher_forcing, generator=generator)
+        z = self.encoder(centred, mask)  # (B, Z)
+        if noise is not None:
+            z = z + noise * self.cfg.code_step
+        y, _ = self.decoder(z, x.shape[1], target=centred, teacher_forcing=teacher_forcing, generator=generator)
         return y + self.offset
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
