@@ -110,8 +110,8 @@ def test_the_best_checkpoint_is_the_epoch_with_the_best_selected_score(data, tmp
 
 def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
     """An epoch of train() is TrainStep over TrainStep.batches in train.seed's order: the same steps by hand (dropout,
-    scheduled sampling, the word loss with hard negatives, the code's noise) end with the same weights and optimizer state, bit for bit;
-    a step holds train.batch_size lines (16 lines of 4 tokens: 8 windows of 8)."""
+    scheduled sampling, the word loss with hard negatives, the code's noise) end with the same weights and optimizer
+    state, bit for bit; a step holds train.batch_size lines (16 lines of 4 tokens: 8 windows of 8)."""
     tr, va, vocab = data
     cfg = train_params(epochs=1, batch_size=16, lr=1e-2, loss={"word_weight": 1.0, "neighbours": 3},
                        teacher_forcing={"start": 0.5})
@@ -139,14 +139,16 @@ def test_train_is_train_step_over_its_batches(data, tmp_path):  # noqa: F811
 
 
 def test_a_step_with_code_bits_trains_on_the_blurred_code(data, tmp_path):  # noqa: F811
-    """model.code_bits (with code_limit): each step draws uniform noise in [-0.5, 0.5) for every window's z, from its own seeded
-    generator (a window gets the same noise in one process as in several); a step without it trains otherwise."""
+    """model.code_bits (with code_limit): each step draws uniform noise in [-0.5, 0.5) for every window's z, from its
+    own seeded generator (a window gets the same noise in one process as in several); a step without it trains
+    otherwise."""
     tr, va, vocab = data
     cfg = train_params(batch_size=16)
     after = []
     for blur in (True, False):
         torch.manual_seed(0)
-        model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, line=4, code_limit=4.0, code_bits=8))
+        model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, line=4, code_limit=4.0,
+                                        code_bits=8))
         step = TrainStep(model, vocab, cfg, torch.device("cpu"))
         noise = step.code_noise(5)
         assert noise.shape == (5, 4) and noise.abs().max() <= 0.5 and noise.std() > 0.2
@@ -172,7 +174,8 @@ def test_gradient_health_counts_vanishing_and_exploding_tensors():
 def run(data, ckpt, epochs, resume=None, fingerprint=None):
     tr, va, vocab = data
     torch.manual_seed(0)
-    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1, code_limit=4.0, code_bits=4))
+    model = Autoencoder(tiny_config(input_dim=D, window=T, hidden=16, bottleneck=4, heads=2, dropout=0.1,
+                                    code_limit=4.0, code_bits=4))
     cfg = train_params(epochs=4, batch_size=16, lr=1e-2, teacher_forcing={"start": 1.0, "end": 0.3},
                        curriculum=[{"window": 4, "epochs": 1}], seed=0)
     result = train(model, tr, va, vocab, cfg, ckpt, torch.device("cpu"), fingerprint=fingerprint or {"a": 1},

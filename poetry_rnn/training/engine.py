@@ -221,13 +221,15 @@ class TrainStep:
         processes add to each window what one process would; None without model.code_bits and code_limit."""
         if not (self.model.cfg.code_bits and self.model.cfg.code_limit):
             return None
+        # several processes: the whole batch's rows, one host sync a step (the last batch of an epoch is smaller)
         total = rows if self.processes == 1 else int(distributed.all_sum(torch.tensor(rows, device=self.device)).item())
         noise = torch.rand(total, self.model.cfg.bottleneck, generator=self.noise) - 0.5
         return noise.tensor_split(self.processes)[self.rank].to(self.device)  # the split Windows.batches makes
 
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor, ratio: float):
         """Train on one batch at teacher-forcing `ratio`: its loss, real tokens (all parts), global gradient norm and
-        vanishing and exploding tensor counts, as 0-d tensors on the device (nothing here waits on the host)."""
+        vanishing and exploding tensor counts, as 0-d tensors on the device (nothing here waits on the host but
+        code_noise under several processes)."""
         x = self.table[ids]  # (B, T, D)
         n = distributed.all_sum(mask.sum())  # the whole batch's real tokens, all parts
         words = distributed.all_unique(ids[mask]) if self.cfg.loss.word_weight > 0 else None
