@@ -74,17 +74,22 @@ class Exhaustive(Candidates):
 
 
 def hard_case(dim: int, words: int = 3000, n: int = 4000, seed: int = 0):
-    """Candidates with exact twins (ties: the first must win) and queries near them, between two of them (near
-    ties), plain noise, one repeated many times (the mean-vector reference), zero and not finite."""
+    """Candidates with exact twins (ties: the first must win) and near twins (float32 tells them apart, bfloat16
+    hardly), and queries near them, between two of them (near ties), plain noise, one repeated many times (the
+    mean-vector reference), zero and not finite."""
     g = torch.Generator().manual_seed(seed)
     vectors = torch.randn(words, dim, generator=g)
     vectors[1::7] = vectors[::7][: len(vectors[1::7])]  # twins
+    near = vectors[::7][: len(vectors[2::7])]
+    vectors[2::7] = near + 1e-3 * near.norm(dim=1, keepdim=True) / dim**0.5 * torch.randn(near.shape, generator=g)
     glove = np.concatenate([np.ones((5, dim), np.float32), vectors.numpy()])  # candidates: GloVe rows 5 on
     c = Candidates.from_rows(np.arange(words) + 5, glove)
     pick = torch.randint(0, words, (n, 2), generator=g)
     between = 0.5 * (c.unit[pick[:, 0]] + c.unit[pick[:, 1]])
     noisy = c.unit[pick[:, 0]] + 0.05 * torch.randn(n, dim, generator=g)
-    queries = torch.cat([between, noisy, torch.randn(n, dim, generator=g), between[:1].expand(500, dim),
+    twins = torch.arange(0, words, 7)[torch.randint(0, len(vectors[2::7]), (n,), generator=g)]
+    near_twins = c.unit[twins] + 0.05 * torch.randn(n, dim, generator=g)
+    queries = torch.cat([between, noisy, near_twins, torch.randn(n, dim, generator=g), between[:1].expand(500, dim),
                          torch.zeros(2, dim), torch.full((1, dim), float("nan"))])
     return c, queries[torch.randperm(len(queries), generator=g)]
 
