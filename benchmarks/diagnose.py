@@ -30,7 +30,7 @@ from candidates import merged, sample
 from poetry_rnn.inputs.chunking import load_chunks, load_vocabulary
 from poetry_rnn.architectures import model_config
 from poetry_rnn.training.dataset import Vocab, Windows
-from poetry_rnn.scoring.scores import score_tokens, scored_tokens
+from poetry_rnn.scoring.scores import code_decoder, score_tokens, scored_tokens
 from poetry_rnn.inputs.glove import load_glove
 from poetry_rnn.training.model import Autoencoder, AutoencoderConfig
 from poetry_rnn.params import load_params
@@ -132,8 +132,7 @@ def main() -> None:
     start = time.perf_counter()
     codes = optimised_codes(model, val, vocab, loss_cfg, args.steps, args.lr)
     seconds = time.perf_counter() - start
-    done = iter(codes.split(256))  # score_tokens walks the windows in the same order and batch size
-    report(f"optimised code ({args.steps} steps), free running", lambda x, mask: model.decode(next(done), x.shape[1]))
+    report(f"optimised code ({args.steps} steps), free running", code_decoder(model, codes))
     print(f"(codes optimised in {seconds:.0f} s)")
 
 

@@ -212,20 +212,34 @@ def test_per_epoch_content_word_accuracy_is_the_evaluations_on_a_fixed_sample_an
 
 def test_the_rounded_code_takes_one_of_2_to_the_bits_levels_per_number_over_the_training_range(data, tmp_path):
     """z rounded to b bits: each number one of 2^b evenly spaced levels between its smallest and largest training
-    value; at 16 bits the model's own reconstruction within rounding, at 1 bit another one."""
-    from poetry_rnn.scoring.scores import code_range, encode_all, quantized_reconstructor
+    value; at 16 bits the model's own reconstruction within rounding, at 1 bit another one. Decoding codes encoded
+    once scores as encoding each batch again."""
+    from poetry_rnn.scoring.scores import code_decoder, code_range, encode_all, rounded
 
     model, _ = fit(data, tmp_path)
     tr, va, vocab = data
     span = code_range(model, tr, vocab, seed=0)
     z = encode_all(model, tr, vocab)
     assert torch.equal(span, torch.stack([z.amin(0), z.amax(0)]))  # fewer windows than the sample: all of them
-    seen = []
-    model.decode = lambda q, steps=None, decode=model.decode: seen.append(q) or decode(q, steps)
-    x, mask = vocab.table[va.ids], va.mask
-    quantized_reconstructor(model, span, bits=2)(x, mask)
-    levels = (seen[-1] - span[0]) / ((span[1] - span[0]) / 3)
+    z = encode_all(model, va, vocab)
+    levels = (rounded(z, span, bits=2) - span[0]) / ((span[1] - span[0]) / 3)
     assert torch.allclose(levels, levels.round(), atol=1e-4) and levels.min() >= 0 and levels.max() <= 3 + 1e-4
+    x, mask = vocab.table[va.ids], va.mask
     exact = model_reconstructor(model)(x, mask)
-    assert torch.allclose(quantized_reconstructor(model, span, bits=16)(x, mask), exact, atol=1e-3)
-    assert not torch.allclose(quantized_reconstructor(model, span, bits=1)(x, mask), exact, atol=1e-3)
+    assert torch.equal(code_decoder(model, z, batch_size=len(z))(x, mask), exact)  # its own codes: the same floats
+    assert torch.allclose(code_decoder(model, rounded(z, span, 16), batch_size=len(z))(x, mask), exact, atol=1e-3)
+    assert not torch.allclose(code_decoder(model, rounded(z, span, 1), batch_size=len(z))(x, mask), exact, atol=1e-3)
+
+    # evaluate decodes the codes it encoded once: the scores of encoding every batch again, to the last digit; other
+    # windows than its codes' (a second walk, another split) are refused
+    candidates = Candidates.from_rows(vocab.rows, VECTORS)
+    z = encode_all(model, va, vocab, batch_size=4)
+    decoder = code_decoder(model, z, batch_size=4)
+    coded, direct = (score_tokens(r, va, vocab, candidates, batch_size=4)
+                     for r in (decoder, model_reconstructor(model)))
+    assert np.array_equal(coded.hit, direct.hit) and np.array_equal(coded.cosine, direct.cosine)
+    assert coded.cosine_by_position == direct.cosine_by_position
+    with pytest.raises(ValueError, match="not the windows of its codes"):
+        score_tokens(decoder, va, vocab, candidates, batch_size=4)  # walked once already
+    with pytest.raises(ValueError, match="not the windows of its codes"):
+        score_tokens(code_decoder(model, z, batch_size=4), tr, vocab, candidates, batch_size=4)

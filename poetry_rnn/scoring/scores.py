@@ -22,6 +22,7 @@ from poetry_rnn.scoring.words import RANK_BANDS, Candidates, content_words, rank
 Reconstructor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 RESAMPLES, LEVEL = 1000, 0.95
+BATCH = 256  # windows scored (and encoded) at once
 
 
 @dataclass
@@ -65,7 +66,7 @@ class TokenScores:
 
 @torch.no_grad()
 def score_tokens(reconstruct: Reconstructor, data: Windows, vocab: Vocab, candidates: Candidates,
-                 batch_size: int = 256, device: torch.device = torch.device("cpu")) -> TokenScores:
+                 batch_size: int = BATCH, device: torch.device = torch.device("cpu")) -> TokenScores:
     """Reconstruct every window; score each token once, from the window where it sits farthest from an edge.
     Windows, vectors and the nearest-word search live on `device`."""
     T = data.ids.shape[1]
@@ -199,18 +200,29 @@ def code_range(model: Autoencoder, train: Windows, vocab: Vocab, seed: int, max_
     return torch.stack([z.amin(0), z.amax(0)])
 
 
-def quantized_reconstructor(model: Autoencoder, span: torch.Tensor, bits: int = BITS,
-                            device: torch.device = torch.device("cpu")) -> Reconstructor:
-    """The model decoding from z rounded to `bits` bits per number: each number mapped to the nearest of 2^bits
-    evenly spaced levels over its training range `span` (2, Z) (values outside it clipped to its ends)."""
-    model.eval().to(device)
-    lo, hi = span.to(device)
+def rounded(z: torch.Tensor, span: torch.Tensor, bits: int = BITS) -> torch.Tensor:
+    """z (N, Z) rounded to `bits` bits per number: each number mapped to the nearest of 2^bits evenly spaced levels
+    over its training range `span` (2, Z) (values outside it clipped to its ends)."""
+    lo, hi = span.to(z.device)
     step = (hi - lo).clamp(min=1e-12) / (2**bits - 1)
+    return lo + ((z - lo) / step).round().clamp(0, 2**bits - 1) * step
+
+
+def code_decoder(model: Autoencoder, codes: torch.Tensor, batch_size: int = BATCH,
+                 device: torch.device = torch.device("cpu")) -> Reconstructor:
+    """The model decoding `codes` (N, Z), one per window of the windows score_tokens walks with the same batch_size
+    (encode_all's codes of them, perhaps rounded): the windows are encoded once for every reconstruction read from
+    their codes, the same batches giving the same floats as encoding each batch again. Each call decodes the next
+    batch; it walks the windows once."""
+    model.eval().to(device)
+    batches = iter(codes.split(batch_size))
 
     def reconstruct(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        z = model.encode(x.to(device), mask.to(device))
-        levels = ((z - lo) / step).round().clamp(0, 2**bits - 1)
-        return model.decode(lo + levels * step, x.shape[1]).to(x.device)
+        z = next(batches, None)
+        if z is None or len(z) != len(x):
+            raise ValueError("code_decoder: these are not the windows of its codes, in order and in batches of "
+                             f"{batch_size}")
+        return model.decode(z.to(device), x.shape[1]).to(x.device)
 
     return reconstruct
 
@@ -240,7 +252,7 @@ def pca_reconstructor(
 
 
 @torch.no_grad()
-def encode_all(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int = 256) -> torch.Tensor:
+def encode_all(model: Autoencoder, data: Windows, vocab: Vocab, batch_size: int = BATCH) -> torch.Tensor:
     """Bottleneck vectors of every window, (N, Z), on the CPU; computed on the model's device."""
     model.eval()
     device = model.offset.device

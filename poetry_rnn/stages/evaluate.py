@@ -15,9 +15,9 @@ from poetry_rnn.training.dataset import Vocab, Windows
 from poetry_rnn.errors import entry_point
 from poetry_rnn.scoring.names import BITS, SCORES, TEST_SCORES
 from poetry_rnn.scoring.scores import (
-    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, code_range, encode_all, mean_vector_reconstructor,
-    model_reconstructor, pca_reconstructor, poem_ids, poem_table, quantized_reconstructor, sample_reconstructions,
-    score_tokens, scored_tokens, summarize,
+    RESAMPLES, LEVEL, bootstrap, bottleneck_stats, code_decoder, code_range, encode_all, mean_vector_reconstructor,
+    model_reconstructor, pca_reconstructor, poem_ids, poem_table, rounded, sample_reconstructions, score_tokens,
+    scored_tokens, summarize,
 )
 from poetry_rnn.inputs.glove import load_glove
 from poetry_rnn.params import load_params, stage_params
@@ -51,14 +51,16 @@ def main() -> None:
         device = pick_device(p.train.device)
         reconstructors = {name: model_reconstructor(m, device) for name, m in models.items()}
         references = {"mean_vector": mean_vector_reconstructor(train, vocab), "pca": pca}
-
-        # Each model also decoding from z rounded to BITS bits per number, over ranges fitted on training codes
-        quantized = {f"{name}_{BITS}bit": quantized_reconstructor(m, code_range(m, train, vocab, p.seed), device=device)
-                     for name, m in models.items()}
+        # The test windows encoded once per model: its reconstructions, its code rounded to BITS bits per number (over
+        # ranges fitted on training codes) and its bottleneck statistics all read these codes
+        codes = {name: encode_all(m, test, vocab) for name, m in models.items()}
+        decoded = {name: code_decoder(m, codes[name], device=device) for name, m in models.items()}
+        quantized = {f"{name}_{BITS}bit": code_decoder(m, rounded(codes[name], code_range(m, train, vocab, p.seed)),
+                                                       device=device) for name, m in models.items()}
 
         tokens = scored_tokens(test_c, candidates, glove.words)
         scores = {name: score_tokens(r, test, vocab, candidates, device=device)
-                  for name, r in (reconstructors | references | quantized).items()}
+                  for name, r in (decoded | references | quantized).items()}
         results = {name: summarize(s, tokens) for name, s in scores.items()}
         pairs = architecture_pairs() + [(m, r) for m in models for r in references]
         ci, differences = bootstrap(scores, tokens, pairs + [(f"{m}_{BITS}bit", m) for m in models], seed=p.seed)
@@ -73,7 +75,6 @@ def main() -> None:
         for name, r in reconstructors.items():
             val_scores = summarize(score_tokens(r, val, vocab, candidates, device=device), val_tokens)
             results[name]["validation"] = {v: val_scores[k] for k, v in VALIDATION.items()}
-        codes = {name: encode_all(m, test, vocab) for name, m in models.items()}
         for name in models:
             results[name]["bottleneck"] = bottleneck_stats(codes[name])
             results[name]["parameters"] = models[name].num_parameters()
