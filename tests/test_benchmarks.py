@@ -36,6 +36,15 @@ def chunked(tmp_path: Path) -> Path:
     return project
 
 
+def trained(tmp_path: Path) -> Path:
+    """The end-to-end test's tiny project after its training stages: what the evaluate stage reads."""
+    make_inputs(tmp_path / "served")
+    with serve_directory(tmp_path / "served") as url:
+        project = make_project(tmp_path / "project", url)
+        run(["dvc", "repro", "train_per_token", "train_baseline", "train_attention"], project)
+    return project
+
+
 def served_inputs(tmp_path: Path) -> Path:
     make_inputs(tmp_path / "inputs")
     return tmp_path / "inputs"
@@ -79,6 +88,7 @@ RUNS = {
     "diagnose.py": lambda tmp: (["--windows", "32", "--epochs", "2", "--val-windows", "8", "--steps", "2"],
                                 workspace(tmp)),
     "near_duplicates.py": lambda tmp: ([], tmp),
+    "evaluate.py": lambda tmp: (["--workspace", str(trained(tmp)), "--against", "HEAD"], tmp),
     "nearest.py": lambda tmp: (["--tokens", "3000", "--candidates", "2000", "--dim", "16"], tmp),
     "memory.py": lambda tmp: ([str(served_inputs(tmp) / "poems.zip"), "--glove", str(tmp / "inputs/glove.tiny.zip"),
                                "--member", "glove.tiny.16d.txt", "--fraction", "1", *sets(TINY)], tmp),
@@ -88,7 +98,7 @@ RUNS = {
                                str(tmp / "inputs/glove.tiny.zip"), "--file", "glove.tiny.16d.txt", *sets(TINY),
                                "--arms", "shared"], tmp),  # "unshared" differs by OMP_NUM_THREADS alone
 }
-SLOW = {"memory.py", "queued.py"}  # every stage of the pipeline, several times for queued.py
+SLOW = {"memory.py", "queued.py", "evaluate.py"}  # every stage of the pipeline, several times for queued.py
 
 
 def test_every_benchmark_has_a_run_here():
