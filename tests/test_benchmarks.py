@@ -27,21 +27,12 @@ def workspace(tmp_path: Path) -> Path:
     return make_training_project(tmp_path / "workspace", epochs=2, batch_size=8)
 
 
-def chunked(tmp_path: Path) -> Path:
-    """A copy of the project after `dvc repro chunk` on the end-to-end test's tiny inputs (50-token windows)."""
+def reproduced(tmp_path: Path, *stages: str) -> Path:
+    """A copy of the project after `dvc repro STAGES` on the end-to-end test's tiny inputs (50-token windows)."""
     make_inputs(tmp_path / "served")
     with serve_directory(tmp_path / "served") as url:
         project = make_project(tmp_path / "project", url)
-        run(["dvc", "repro", "chunk"], project)
-    return project
-
-
-def trained(tmp_path: Path) -> Path:
-    """The end-to-end test's tiny project after its training stages: what the evaluate stage reads."""
-    make_inputs(tmp_path / "served")
-    with serve_directory(tmp_path / "served") as url:
-        project = make_project(tmp_path / "project", url)
-        run(["dvc", "repro", "train_per_token", "train_baseline", "train_attention"], project)
+        run(["dvc", "repro", *stages], project)
     return project
 
 
@@ -84,11 +75,12 @@ RUNS = {
     "throughput.py": lambda tmp: (["--windows", "128", "--batches", "1"], ROOT),
     "glove.py": lambda tmp: (["--synthetic", "--words", "2000", "--repeat", "1"], tmp),
     "candidates.py": lambda tmp: (["--windows", "32", "--epochs", "2", "--only", "default",
-                                   "--out", str(tmp / "candidates.jsonl")], chunked(tmp)),
+                                   "--out", str(tmp / "candidates.jsonl")], reproduced(tmp, "chunk")),
     "diagnose.py": lambda tmp: (["--windows", "32", "--epochs", "2", "--val-windows", "8", "--steps", "2"],
                                 workspace(tmp)),
     "near_duplicates.py": lambda tmp: ([], tmp),
-    "evaluate.py": lambda tmp: (["--workspace", str(trained(tmp)), "--against", "HEAD"], tmp),
+    "evaluate.py": lambda tmp: (["--workspace", str(reproduced(tmp, "train_per_token", "train_baseline",
+                                                               "train_attention")), "--against", "HEAD"], tmp),
     "nearest.py": lambda tmp: (["--tokens", "3000", "--candidates", "2000", "--dim", "16"], tmp),
     "memory.py": lambda tmp: ([str(served_inputs(tmp) / "poems.zip"), "--glove", str(tmp / "inputs/glove.tiny.zip"),
                                "--member", "glove.tiny.16d.txt", "--fraction", "1", *sets(TINY)], tmp),
