@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,15 +28,27 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = list(runs.STAGES)  # every stage but the bookkeeping one, in order, one training stage per architecture
 
 
-def run(cmd: list[str], cwd: Path, **extra_env: str) -> str:
+RUN_TIMEOUT = 1800  # s: a command of the tiny projects takes minutes at most; a hung one fails its test, not the suite
+
+
+def run(cmd: list[str], cwd: Path, *, timeout: float = RUN_TIMEOUT, **extra_env: str) -> str:
     """Run a command with the test's Python environment first on PATH (and `extra_env`, e.g. a team server's
-    MLFLOW_TRACKING_URI); fail with its output."""
+    MLFLOW_TRACKING_URI); fail with its output, or after `timeout` seconds with what it printed so far."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("DVC_ROOT", None)
     env.update(extra_env)
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    out = proc.stdout + proc.stderr
+    # Its own process group, so that a timeout kills what it started too: a child left holding the pipes (a DVC
+    # queue worker, a stage) would otherwise keep communicate() waiting after the command itself is killed.
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            raise AssertionError(f"{' '.join(cmd)} did not finish in {timeout:.0f} s:\n{stdout}{stderr}") from None
+    out = stdout + stderr
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{out}"
     return out
 

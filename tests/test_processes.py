@@ -142,3 +142,21 @@ def test_postgres_stops_at_once_under_a_client_and_starts_again_cleanly_on_its_d
         assert conn.execute("SELECT x FROM kept").fetchall() == [(1,)]
     log = (postgres.folder / "postgres.log").read_text()
     assert "database system is shut down" in log and "not properly shut down" not in log, log[-3000:]
+
+
+def test_the_tests_command_runner_fails_a_hung_command_and_kills_what_it_started():
+    """tests/project.py run(): a command past its timeout fails its test in time, even when a child it started
+    holds the output pipes (as a DVC queue worker can), and leaves no process of its group behind."""
+    from project import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pid_file = Path(tmp) / "child"
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match="(?s)did not finish in 2 s.*up"):
+            run(["bash", "-c", f"echo up; sleep 60 & echo $! > {pid_file}; sleep 60"], Path(tmp), timeout=2)
+        assert time.monotonic() - started < 20
+        child = int(pid_file.read_text())
+        while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
+            assert time.monotonic() - started < 20, "the command's child outlived it"
+            time.sleep(0.1)
+        assert "up" in run(["bash", "-c", "echo up"], Path(tmp))
