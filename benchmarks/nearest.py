@@ -65,10 +65,15 @@ def main() -> None:
         old_s, old = timed(old_nearest, c, reconstructions, args.batch)
         new_s, new = timed(Candidates.nearest, c, reconstructions, args.batch)
         total_old, total_new = total_old + old_s, total_new + new_s
-        same = torch.equal(old, new)
-        print(f"{name:40} {old_s:8.2f} {new_s:8.2f} {old_s / new_s:8.1f}x  {'yes' if same else 'NO'}", flush=True)
-        if not same:
-            raise SystemExit(f"{int((old != new).sum())} tokens answered differently")
+        differ = (old != new).nonzero().squeeze(1)
+        # float32's argmax may turn a near tie (its last bits depend on the product's shape); the new search answers
+        # the float64 nearest, so where they differ its answer must be at least as near
+        q = F.normalize(reconstructions[differ].double(), dim=-1)
+        similarity = lambda rows: (q * c.unit.double()[torch.as_tensor(rows)]).sum(-1)  # rows are indices here
+        if len(differ) and not (similarity(new[differ]) >= similarity(old[differ])).all():
+            raise SystemExit(f"{len(differ)} tokens answered differently, some farther than float32's answer")
+        same = "yes" if not len(differ) else f"yes but {len(differ)} near ties, nearer in float64"
+        print(f"{name:40} {old_s:8.2f} {new_s:8.2f} {old_s / new_s:8.1f}x  {same}", flush=True)
     print(f"{'both':40} {total_old:8.2f} {total_new:8.2f} {total_old / total_new:8.1f}x")
 
 

@@ -62,8 +62,11 @@ def test_nearest_word_search_answers_only_candidates():
 
 
 def exhaustive(c: Candidates, vectors: torch.Tensor) -> torch.Tensor:
-    """The search as it was: float32 similarities of every vector to every candidate, the first best."""
-    return torch.from_numpy(c.rows)[(F.normalize(vectors.float(), dim=-1) @ c.unit.T).argmax(-1)]
+    """The search without blocks or screen: float64 similarities of every (float32, unit) vector to every candidate,
+    the first best (among exact twins the first, whatever rounding the product gives each copy)."""
+    _, first, twins = np.unique(c.unit.numpy(), axis=0, return_index=True, return_inverse=True)
+    best = (F.normalize(vectors.float(), dim=-1).double() @ c.unit.double().T).argmax(-1).numpy()
+    return torch.from_numpy(c.rows[first[twins.reshape(-1)][best]])
 
 
 class Exhaustive(Candidates):
@@ -95,12 +98,13 @@ def hard_case(dim: int, words: int = 3000, n: int = 4000, seed: int = 0):
 
 
 @pytest.mark.parametrize("dim", [16, 300])
-def test_nearest_is_the_float32_search_to_the_last_bit(dim):
+def test_nearest_is_the_float64_search_to_the_last_bit(dim):
     c, queries = hard_case(dim)
     expected = exhaustive(c, queries)
     assert torch.equal(c.nearest(queries), expected)
-    unit = F.normalize(queries, dim=-1)  # the bfloat16 screening itself, whether or not this CPU has bfloat16
-    assert torch.equal(torch.from_numpy(c.rows)[c._screened(unit, c.unit)], expected)
+    unit = F.normalize(queries, dim=-1)  # each screen itself, whether or not this CPU has bfloat16
+    for screen in (torch.bfloat16, torch.float32):
+        assert torch.equal(torch.from_numpy(c.rows)[c._screened(unit, c.unit, screen)], expected), screen
 
 
 def test_nearest_word_search_blocks_by_the_similarities_it_may_hold(monkeypatch):

@@ -26,19 +26,20 @@ GPU_BLOCK_BYTES = 256 << 20  # on a GPU: few large products, each launch has its
 BF16_UNIT = 2.0**-8  # bfloat16's unit roundoff: 8 significant bits
 
 
-def screen_slack(dim: int) -> float:
-    """How far below the best bfloat16 similarity a candidate may lie and still be the float32 search's answer:
-    twice the most a bfloat16 similarity of unit vectors of `dim` numbers can differ from float32's (each input
-    rounded to bfloat16, then the sum: 3u + 4u^2; both sums of `dim` products rounded in float32: 2 gamma_dim), and
-    a float32 ulp of the threshold's own subtraction."""
-    u, gamma = BF16_UNIT, dim * 2.0**-24 / (1 - dim * 2.0**-24)
+def screen_slack(dim: int, dtype: torch.dtype = torch.bfloat16) -> float:
+    """How far below the best screening similarity a candidate may lie and still be the nearest: twice the most a
+    similarity of unit vectors of `dim` numbers screened in `dtype` can differ from the exact one (bfloat16: each
+    input rounded, 3u + 4u^2; the sum of `dim` products rounded in float32: gamma_dim, counted twice for margin),
+    and a float32 ulp of the threshold's own subtraction."""
+    u = BF16_UNIT if dtype == torch.bfloat16 else 0.0
+    gamma = dim * 2.0**-24 / (1 - dim * 2.0**-24)
     return 2 * (3 * u + 4 * u * u + 2 * gamma * (1 + u) ** 2) + 2.0**-23
 
 
 def bf16_is_native(device: torch.device) -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (AMX, AVX512-BF16): screening in it is then several times
     faster than float32 products; elsewhere (and on CUDA, whose float32 is fast and whose bfloat16 sums may be reduced
-    in bfloat16, outside screen_slack's bound) the search stays in float32."""
+    in bfloat16, outside screen_slack's bound) the screen is in float32."""
     native = (getattr(torch.cpu, "_is_amx_tile_supported", None), getattr(torch.cpu, "_is_avx512_bf16_supported", None))
     return device.type == "cpu" and any(check is not None and check() for check in native)
 
@@ -65,41 +66,53 @@ class Candidates:
         """(V, D) bfloat16: the candidates as the screening multiplies them, made once (`to` makes new candidates)."""
         return self.unit.bfloat16()
 
+    @cached_property
+    def first_twin(self) -> torch.Tensor:
+        """(V,) int64: the first candidate whose unit vector equals each one's. Equal vectors are equally near and the
+        first among them is the answer, whatever rounding a product's shape gives each copy."""
+        _, inverse = torch.unique(self.unit, dim=0, return_inverse=True)
+        order = torch.arange(len(inverse), device=inverse.device)
+        first = torch.full((len(inverse),), len(inverse), device=inverse.device).scatter_reduce(0, inverse, order, "amin")
+        return first[inverse]
+
     @torch.no_grad()
     def nearest(self, vectors: torch.Tensor) -> torch.Tensor:
-        """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64: the float32
-        search's answer to the last bit (the first candidate among equals). Each distinct vector is searched once
-        (the mean-vector reference's are all one), in blocks of BLOCK_BYTES of similarities (GPU_BLOCK_BYTES on a
-        GPU), so neither the tokens nor the vocabulary set the memory. Where bfloat16 is native, a block is screened
-        in bfloat16 first and only the candidates within screen_slack of a vector's best are multiplied in float32:
-        no other can be the answer."""
+        """The GloVe row of the candidate nearest (cosine) to each of (n, D) vectors, (n,) int64: the nearest by
+        float64 similarities of the float32 unit vectors (exact but for differences below 1e-14; the first candidate
+        among equals), whatever the blocks, the device and the CPU. Each distinct vector is searched once (the
+        mean-vector reference's are all one), in blocks of BLOCK_BYTES of similarities (GPU_BLOCK_BYTES on a GPU), so
+        neither the tokens nor the vocabulary set the memory. A block is screened in bfloat16 where it is native (else
+        in float32), and only the candidates within screen_slack of a vector's best are multiplied in float64: no
+        other can be the answer. Why not float32's argmax: a float32 product's last bits depend on the shape of the
+        product on some CPUs (seen on AVX-512 without AMX), so near ties would turn with the block size."""
         unit = self.unit.to(vectors.device)
         if not len(vectors):
             return torch.from_numpy(self.rows)[torch.zeros(0, dtype=torch.long)]
         distinct, inverse = torch.unique(vectors.float(), dim=0, return_inverse=True)
         queries = F.normalize(distinct, dim=-1)
-        screened = bf16_is_native(queries.device)
+        screen = torch.bfloat16 if bf16_is_native(queries.device) else torch.float32
         budget = BLOCK_BYTES if queries.device.type == "cpu" else GPU_BLOCK_BYTES
-        block = max(1, budget // ((2 if screened else 4) * max(len(self.rows), 1)))
+        block = max(1, budget // (screen.itemsize * max(len(self.rows), 1)))
         blocks = (queries[i : i + block] for i in range(0, len(queries), block))
-        best = [self._screened(q, unit) if screened else (q @ unit.T).argmax(-1) for q in blocks]
-        return torch.from_numpy(self.rows)[torch.cat(best)[inverse].cpu()]
+        best = self.first_twin.to(queries.device)[torch.cat([self._screened(q, unit, screen) for q in blocks])]
+        return torch.from_numpy(self.rows)[best[inverse].cpu()]
 
-    def _screened(self, queries: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
-        """nearest's answer for a block of unit vectors: bfloat16 similarities to every candidate, then float32 ones
-        to the candidates within screen_slack of a vector's best (and to all, for a block with a vector that is not
-        finite). The candidates within it are found among the few groups of GROUP whose maximum reaches it, so that
-        one pass over the similarities (the groups' maxima) stands for a threshold over each of them."""
+    def _screened(self, queries: torch.Tensor, unit: torch.Tensor, screen: torch.dtype) -> torch.Tensor:
+        """nearest's answer for a block of unit vectors: `screen` (bfloat16 or float32) similarities to every
+        candidate, then float64 ones to the candidates within screen_slack of a vector's best (and to all, for a block
+        with a vector that is not finite). The candidates within it are found among the few groups of GROUP whose
+        maximum reaches it, so that one pass over the similarities (the groups' maxima) stands for a threshold over
+        each of them."""
         V = len(unit)
-        approx = self.unit_bf16.to(queries.device) @ queries.bfloat16().T  # (V, b): twice as fast here as (b, V)
+        screening = self.unit_bf16.to(queries.device) if screen == torch.bfloat16 else unit
+        approx = screening @ queries.to(screen).T  # (V, b): twice as fast here as (b, V)
         full = V // GROUP * GROUP
         peaks = approx[:full].view(-1, GROUP, approx.shape[1]).amax(1)  # (V // GROUP, b), the maxima of the groups
         if full < V:
             peaks = torch.cat([peaks, approx[full:].amax(0, keepdim=True)])  # the last, shorter group
-        limit = peaks.amax(0).float() - screen_slack(queries.shape[1])  # (b,)
-        # compared in bfloat16, the limit lowered so that rounding it to bfloat16 cannot raise it: a relative error of
-        # at most BF16_UNIT
-        limit = (limit - 2 * BF16_UNIT * limit.abs()).bfloat16()
+        limit = peaks.amax(0).float() - screen_slack(queries.shape[1], screen)  # (b,)
+        if screen == torch.bfloat16:  # compared in bfloat16, the limit lowered so that rounding it cannot raise it
+            limit = (limit - 2 * BF16_UNIT * limit.abs()).bfloat16()
         if torch.isfinite(queries).all():
             groups = (peaks >= limit).any(1).nonzero().squeeze(1)  # ascending
             rows = (groups[:, None] * GROUP + torch.arange(GROUP, device=groups.device)).flatten()
@@ -107,7 +120,7 @@ class Candidates:
             columns = rows[(approx[rows] >= limit).any(1)]  # ascending: the first among equals stays first
         else:  # a similarity of NaN reaches no limit: every candidate is multiplied
             columns = torch.arange(V, device=queries.device)
-        return columns[(queries @ unit[columns].T).argmax(-1)]
+        return columns[(queries.double() @ unit[columns].double().T).argmax(-1)]  # a float32 product is exact in float64
 
     def rank(self, glove_rows: np.ndarray) -> np.ndarray:
         """1-based training frequency rank of each GloVe row; 0 for a word never seen in training."""
