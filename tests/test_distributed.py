@@ -25,7 +25,7 @@ def train_baseline(project: Path) -> None:
 
 
 CODE = {"code_limit": 4.0, "code_bits": 8}  # the code's training noise must fall on each window as in one process
-ALIKE = 4  # epochs over which 2 processes follow 1 within float32 rounding of the all-reduce's other order
+ALIKE = 3  # epochs over which 2 processes follow 1 within float32 rounding of the all-reduce's other order
 
 
 @pytest.mark.e2e
@@ -41,20 +41,19 @@ def test_two_processes_train_what_one_process_with_twice_the_batch_trains(tmp_pa
     ha = pd.read_csv(one / "stages/train_baseline/history.csv").drop(columns=list(TIMED))
     hb = pd.read_csv(two / "stages/train_baseline/history.csv").drop(columns=list(TIMED))
     assert list(ha.columns) == list(hb.columns) and len(ha) == len(hb)
-    # loss, val cosine, grad norm...: the same to float32's last digits in the first epochs; then the last-digit
-    # differences of the all-reduce grow, through the noisy code, to 0.1-1% at the fourth epoch (a gradient lost or
-    # a window given another's noise differs from the first epoch on). Past it they grow on, so far that a stop by
-    # patience may come epochs apart (seen on an AVX-512 machine): which is why the early stop is its own test.
-    np.testing.assert_allclose(hb.to_numpy(float)[:3], ha.to_numpy(float)[:3], rtol=1e-5)
-    np.testing.assert_allclose(hb.to_numpy(float), ha.to_numpy(float), rtol=2e-2)
+    # loss, val cosine, grad norm...: the same to float32's last digits over the first 3 epochs (a gradient lost or
+    # a window given another's noise differs from the first epoch on); then the last-digit differences of the
+    # all-reduce grow, through the noisy code, to 0.1-1% at the fourth epoch and on, so far that a stop by patience
+    # may come epochs apart (seen on an AVX-512 machine): which is why the early stop is its own test.
+    np.testing.assert_allclose(hb.to_numpy(float), ha.to_numpy(float), rtol=1e-5)
     # float32 all-reduce sums in another order than one process does, and Adam carries the last-digit differences
-    # on: after 4 epochs up to 1.2e-2 on weights of 1 (an unaveraged or lost gradient moves them by orders of
+    # on: after 3 epochs up to 2e-5 on weights of 1 (an unaveraged or lost gradient moves them by orders of
     # magnitude more)
     sa = torch.load(one / "stages/train_baseline/checkpoints/last.pt", weights_only=True)["model"]
     sb = torch.load(two / "stages/train_baseline/checkpoints/last.pt", weights_only=True)["model"]
     assert sa.keys() == sb.keys()
     for key in sa:
-        torch.testing.assert_close(sb[key], sa[key], rtol=1e-3, atol=2e-2, msg=f"last.pt: {key}")
+        torch.testing.assert_close(sb[key], sa[key], rtol=1e-3, atol=2e-4, msg=f"last.pt: {key}")
 
 
 @pytest.mark.e2e
