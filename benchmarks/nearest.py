@@ -68,9 +68,8 @@ def main() -> None:
         differ = (old != new).nonzero().squeeze(1)
         # float32's argmax may turn a near tie (its last bits depend on the product's shape); the new search answers
         # the float64 nearest, so where they differ its answer must be at least as near
-        q = F.normalize(reconstructions[differ].double(), dim=-1)
-        similarity = lambda rows: (q * c.unit.double()[torch.as_tensor(rows)]).sum(-1)  # rows are indices here
-        if len(differ) and not (similarity(new[differ]) >= similarity(old[differ])).all():
+        q, unit = F.normalize(reconstructions[differ].double(), dim=-1), c.unit.double()  # its rows are indices here
+        if not ((q * unit[new[differ]]).sum(-1) >= (q * unit[old[differ]]).sum(-1)).all():
             raise SystemExit(f"{len(differ)} tokens answered differently, some farther than float32's answer")
         same = "yes" if not len(differ) else f"yes but {len(differ)} near ties, nearer in float64"
         print(f"{name:40} {old_s:8.2f} {new_s:8.2f} {old_s / new_s:8.1f}x  {same}", flush=True)
